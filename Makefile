@@ -1,0 +1,35 @@
+# Two commands set everything up on a fresh machine: `make leaderboard` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install test test-slow lint leaderboard bench clean
+
+$(STAMP): setup.cfg pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	# torch first, pinned, so nothing pulls the CUDA build
+	$(BIN)/python -m pip install --quiet -c constraints.txt torch
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+leaderboard: $(STAMP)
+	$(BIN)/python -m benchmarks
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/perf_two_stage.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""Environment families: two-stage, prompt-to-sentence and sequential recommendation."""

@@ -1,0 +1,49 @@
+"""Registration of every environment id with Gymnasium (run on ``import recsim_envs``).
+
+Entry points are strings, so registering imports no environment module: an environment is
+built only when ``gymnasium.make`` asks for it. Each family keeps its block below.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+NAMESPACE = "recsim_envs"
+
+# (id, entry_point, vector_entry_point or None, max_episode_steps or None)
+ENV_SPECS: list[tuple[str, str, str | None, int | None]] = [
+    # --- two-stage family (issue 2) ---
+    (
+        "TwoStageSynthetic-v0",
+        "recsim_envs.envs.two_stage:TwoStageEnv",
+        "recsim_envs.envs.two_stage:TwoStageVectorEnv",
+        None,
+    ),
+    (
+        "TwoStageMovieLens-v0",
+        "recsim_envs.envs.movielens:TwoStageMovieLensEnv",
+        "recsim_envs.envs.movielens:TwoStageMovieLensVectorEnv",
+        None,
+    ),
+    # --- prompt-to-sentence family (issue 4) ---
+    # --- sequential family (issue 5) ---
+]
+
+
+def register_all() -> None:
+    """Register every id in :data:`ENV_SPECS` under the ``recsim_envs/`` namespace (idempotent)."""
+    for name, entry, vector_entry, max_steps in ENV_SPECS:
+        env_id = f"{NAMESPACE}/{name}"
+        if env_id in gym.registry:
+            continue
+        gym.register(
+            id=env_id,
+            entry_point=entry,
+            vector_entry_point=vector_entry,
+            max_episode_steps=max_steps,
+        )
+
+
+def registered_ids() -> list[str]:
+    """All ``recsim_envs/...`` ids known to Gymnasium."""
+    return sorted(k for k in gym.registry if k.startswith(f"{NAMESPACE}/"))

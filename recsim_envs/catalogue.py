@@ -1,4 +1,4 @@
-"""Item catalogues: the observable features the recommender sees and the hidden side the user responds to."""
+"""Item catalogues: observable features for the recommender, hidden factors for the user."""
 
 from __future__ import annotations
 

@@ -76,7 +76,7 @@ class BilinearRanker:
 
 
 def greedy_slate(scores: np.ndarray, candidates: np.ndarray, slate_size: int) -> np.ndarray:
-    """Top ``slate_size`` distinct candidates by (score desc, id asc); see :class:`BilinearRanker`."""
+    """Top ``slate_size`` distinct candidates by (score desc, id asc), like the ranker."""
     n, k = candidates.shape
     rows = np.arange(n)
     if slate_size == 1:
@@ -127,8 +127,10 @@ def shown_item_probability(
     p_a = probs[rows, shown].astype(np.float64)
     mass = np.maximum(mass, p_a)
     ratio = np.clip(p_a / np.where(mass > 0, mass, 1.0), 0.0, 1.0)
+    mass = np.minimum(mass, 1.0)  # float sums of probabilities can exceed 1 by an ulp
     with np.errstate(divide="ignore"):
-        return mass**n_candidates * -np.expm1(n_candidates * np.log1p(-ratio))
+        prob = mass**n_candidates * -np.expm1(n_candidates * np.log1p(-ratio))
+    return np.minimum(prob, 1.0)
 
 
 def fit_bilinear(
@@ -148,3 +150,28 @@ def fit_bilinear(
     gram = design.T @ design + ridge * np.eye(design.shape[1])
     w = np.linalg.solve(gram, design.T @ np.asarray(targets, dtype=np.float64))
     return w.reshape(x.shape[1], f.shape[1]).astype(np.float32)
+
+
+def fit_bilinear_grid(
+    user_features: np.ndarray, item_features: np.ndarray, targets: np.ndarray, ridge: float
+) -> np.ndarray:
+    """Least squares of a full user x item grid of ``targets`` on [x, 1] W [f, 1]^T.
+
+    On a complete grid the normal equations factor (the design is a Kronecker product), so
+    W = (X'X + rI)^-1 X' T F (F'F + rI)^-1 costs two small solves instead of a regression
+    with one row per cell.
+
+    Args:
+        user_features: (m, d_u).
+        item_features: (p, d_i).
+        targets: (m, p) the value of every (user, item) cell.
+        ridge: L2 penalty applied to each factor.
+
+    Returns:
+        W, (d_u + 1, d_i + 1) float32.
+    """
+    x = with_bias_column(np.asarray(user_features, dtype=np.float64))
+    f = with_bias_column(np.asarray(item_features, dtype=np.float64))
+    left = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ targets @ f)
+    w = np.linalg.solve(f.T @ f + ridge * np.eye(f.shape[1]), left.T).T
+    return w.astype(np.float32)

@@ -26,7 +26,25 @@ ENV_SPECS: list[tuple[str, str, str | None, int | None]] = [
         None,
     ),
     # --- prompt-to-sentence family (issue 4) ---
+    (
+        "PromptSentence-v0",
+        "recsim_envs.envs.prompt_sentence:PromptSentenceEnv",
+        "recsim_envs.envs.prompt_sentence:PromptSentenceVectorEnv",
+        None,
+    ),
+    (
+        "PromptSentenceText-v0",
+        "recsim_envs.envs.prompt_text:PromptSentenceTextEnv",
+        "recsim_envs.envs.prompt_text:PromptSentenceTextVectorEnv",
+        None,
+    ),
     # --- sequential family (issue 5) ---
+    (
+        "SequentialRec-v0",
+        "recsim_envs.envs.sequential:SequentialRecEnv",
+        "recsim_envs.envs.sequential:SequentialVectorEnv",
+        None,  # the 30-turn limit is handled inside the env (truncated), vector env included
+    ),
 ]
 
 

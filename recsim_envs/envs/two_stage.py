@@ -23,7 +23,12 @@ from gymnasium.vector.utils import batch_space
 from recsim_envs.catalogue import ItemCatalogue, low_rank_catalogue
 from recsim_envs.data.dataset import DatasetMeta, LoggedDataset
 from recsim_envs.policies import BehaviourPolicy, LinearScorer, draw_actions
-from recsim_envs.ranker import BilinearRanker, fit_bilinear, shown_item_probability
+from recsim_envs.ranker import (
+    BilinearRanker,
+    fit_bilinear,
+    fit_bilinear_grid,
+    shown_item_probability,
+)
 from recsim_envs.response import LogisticResponse, ResponseModel
 from recsim_envs.users import UserBatch, UserSampler, make_low_rank_user_sampler
 
@@ -101,7 +106,9 @@ class TwoStageConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(kwargs) - known)
         if unknown:
-            raise TypeError(f"unknown setting(s) {unknown} for {cls.__name__}; known: {sorted(known)}")
+            raise TypeError(
+                f"unknown setting(s) {unknown} for {cls.__name__}; known: {sorted(known)}"
+            )
         return cls(**kwargs)
 
 
@@ -152,10 +159,9 @@ def build_synthetic_world(config: TwoStageConfig) -> TwoStageWorld:
     fit_users = users.from_uniforms(rng.random((config.ranker_fit_users, users.n_uniforms)))
     n_fit_items = min(config.ranker_fit_items, config.n_items)
     items = rng.choice(config.n_items, size=n_fit_items, replace=False)
-    uu, ii = np.meshgrid(np.arange(len(fit_users)), items, indexing="ij")
-    uu, ii = uu.ravel(), ii.ravel()
-    logits = response.logits(fit_users.hidden[uu], ii[:, None])[:, 0]
-    weights = fit_bilinear(fit_users.features[uu], catalogue.features[ii], logits, ridge=1.0)
+    grid = np.broadcast_to(items, (len(fit_users), n_fit_items))
+    logits = response.logits(fit_users.hidden, grid)  # (users, items)
+    weights = fit_bilinear_grid(fit_users.features, catalogue.features[items], logits, ridge=1.0)
     weights = weights + config.ranker_noise * np.abs(weights).mean() * rng.standard_normal(
         weights.shape, dtype=np.float32
     )
@@ -175,10 +181,12 @@ def _fit_click_scorer(
     sample = users.from_uniforms(rng.random((n_cells, users.n_uniforms)))
     items = rng.integers(0, catalogue.n_items, size=n_cells)
     clicks = rng.random(n_cells) < response.click_prob(sample.hidden, items[:, None])[:, 0]
-    weights = fit_bilinear(sample.features, catalogue.features[items], clicks.astype(np.float64), 10.0)
+    labels = clicks.astype(np.float64)
+    weights = fit_bilinear(sample.features, catalogue.features[items], labels, 10.0)
     # Scale to unit score spread across items, so a softmax temperature of 1 means the same
     # peakedness whatever the click rate.
-    scores = LinearScorer(weights, catalogue.features)(sample.features[:256])
+    step = max(1, catalogue.n_items // 4096)  # a strided subset keeps 1M-item worlds cheap
+    scores = LinearScorer(weights, catalogue.features[::step])(sample.features[:256])
     return (weights / max(float(scores.std(axis=1).mean()), 1e-8)).astype(np.float32)
 
 
@@ -188,6 +196,8 @@ class TwoStageCore:
     config: TwoStageConfig
     world: TwoStageWorld
     family = "two_stage"
+    # Subclasses with other worlds (e.g. MovieLens) parse their own settings class.
+    config_class: Any = TwoStageConfig
 
     def _setup(self, config: TwoStageConfig, world: TwoStageWorld) -> None:
         self.config = config
@@ -251,7 +261,7 @@ class TwoStageCore:
         return self.world.users.from_uniforms(episode_uniforms[:, : self._n_user_uniforms])
 
     def click_uniforms(self, episode_uniforms: np.ndarray, step: np.ndarray) -> np.ndarray:
-        """(n, n_episode_uniforms), steps (n,) -> the (n, slate_size) click uniforms of each step."""
+        """(n, n_episode_uniforms), steps (n,) -> (n, slate_size) click uniforms of each step."""
         start = self._n_user_uniforms + step[:, None] * self.slate_size
         cols = start + np.arange(self.slate_size)[None, :]
         return np.take_along_axis(episode_uniforms, cols, axis=1)
@@ -399,7 +409,7 @@ class TwoStageEnv(TwoStageCore, gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, render_mode: str | None = None, **settings: Any) -> None:
-        config = TwoStageConfig.from_kwargs(**settings)
+        config = self.config_class.from_kwargs(**settings)
         self._init_world(config)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
@@ -427,6 +437,8 @@ class TwoStageEnv(TwoStageCore, gym.Env):
     def step(self, action: Any) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         if self._users is None:
             raise RuntimeError("call reset() before step()")
+        if self._t >= self.config.session_length:
+            raise RuntimeError("the episode has ended (terminated); call reset() before step()")
         candidates = self.check_actions(action, 1)
         u = self.click_uniforms(self._episode_uniforms, np.array([self._t]))
         shown, probs, clicks = self.respond(self._users, candidates, u)
@@ -477,7 +489,7 @@ class TwoStageVectorEnv(TwoStageCore, VectorEnv):
     def __init__(self, num_envs: int = 1, render_mode: str | None = None, **settings: Any) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-        config = TwoStageConfig.from_kwargs(**settings)
+        config = self.config_class.from_kwargs(**settings)
         self._init_world(config)
         self.num_envs = num_envs
         self.render_mode = render_mode

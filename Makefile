@@ -25,8 +25,11 @@ test-slow: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+# The quick suites (resumable: finished cells in results/leaderboard are skipped; delete
+# the folder for a fresh run), then the ranked tables, plots and benchmarks/LEADERBOARD.md.
 leaderboard: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks run two_stage prompt sequential --size quick --workers 2 --out results/leaderboard
+	$(BIN)/python -m benchmarks leaderboard results/leaderboard --markdown benchmarks/LEADERBOARD.md --title "Leaderboard (quick suites)"
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/perf_two_stage.py

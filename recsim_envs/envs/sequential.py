@@ -83,8 +83,8 @@ def flatten_obs(obs: dict[str, np.ndarray]) -> np.ndarray:
     parts = [
         user.reshape(-1, 1),
         np.asarray(obs["user_features"], np.float32).reshape(user.size, -1),
-        np.asarray(obs["items"], np.float32).reshape(user.size, -1),
-        np.asarray(obs["feedback"], np.float32).reshape(user.size, -1),
+        np.asarray(obs["recent_items"], np.float32).reshape(user.size, -1),
+        np.asarray(obs["recent_feedback"], np.float32).reshape(user.size, -1),
     ]
     flat = np.concatenate(parts, axis=1)
     return flat if batched else flat[0]
@@ -133,8 +133,8 @@ class _Dynamics:
         return {
             "user_id": users.astype(np.int64),
             "user_features": self.user_features[users],
-            "items": hist[:, -self.k:].copy(),
-            "feedback": fb[:, -self.k:].copy(),
+            "recent_items": hist[:, -self.k:].copy(),
+            "recent_feedback": fb[:, -self.k:].copy(),
         }
 
     def flat_obs(self, users: np.ndarray, hist: np.ndarray, fb: np.ndarray) -> np.ndarray:
@@ -229,10 +229,10 @@ class SequentialRecEnv(gym.Env):
     - ``user_id``: ``Discrete(n_users)``.
     - ``user_features``: ``Box(0, 1, (14,))`` - gender one-hot (2), age band one-hot (4),
       stated favourite categories (8).
-    - ``items``: ``MultiDiscrete([n_items + 1] * history_len)`` - the last ``history_len``
+    - ``recent_items``: ``MultiDiscrete([n_items + 1] * history_len)`` - the last ``history_len``
       items shown, oldest first; ``n_items`` is the padding id for turns not yet played
       (padding sits at the front).
-    - ``feedback``: ``Box(0, rating_max, (history_len,))`` - the ratings given to those
+    - ``recent_feedback``: ``Box(0, rating_max, (history_len,))`` - the ratings given to those
       items, 0 for padding.
 
     ## Rewards
@@ -355,7 +355,7 @@ class SequentialRecEnv(gym.Env):
     def _obs(self) -> dict[str, Any]:
         o = self._dyn.obs(self._user, self._hist, self._fb)
         return {"user_id": int(o["user_id"][0]), "user_features": o["user_features"][0],
-                "items": o["items"][0], "feedback": o["feedback"][0]}
+                "recent_items": o["recent_items"][0], "recent_feedback": o["recent_feedback"][0]}
 
     def _info(self, rating: float | None, term: bool, trunc: bool) -> dict[str, Any]:
         info: dict[str, Any] = {"user_id": int(self._user[0]), "turn": int(self._t[0])}
@@ -370,16 +370,20 @@ class SequentialRecEnv(gym.Env):
         return info
 
     # ------------------------------------------------------------ family API
-    def make_llm_user(self, alignment: float = 0.5, **knobs: Any):
-        """A simulated user that speaks text (the language-model stub) for this world.
+    def make_llm_user(self, alignment: float = 0.5, backend: Any = None, n_answer: int = 5,
+                      **knobs: Any):
+        """A simulated user that speaks text (an :class:`~recsim_envs.llm.stub.LLMUser`).
 
-        The stub mixes the true ratings in with weight ``alignment`` (how well a language
-        model's stated preferences reflect the truth); agents get this handle, never the
-        rating matrix. See :class:`recsim_envs.llm.stub.LLMUserStub` for the knobs.
+        By default its backend is the stub, which mixes the true ratings in with weight
+        ``alignment`` (how well a language model's stated preferences reflect the truth);
+        ``knobs`` are the other :class:`~recsim_envs.llm.stub.StubConfig` fields. Pass
+        ``backend=`` (e.g. a ``TransformersBackend``) to use a real model instead. Agents
+        get this handle, which exposes only the public catalogue, never the rating matrix.
         """
-        from recsim_envs.llm.stub import LLMUserStub, StubConfig
+        from recsim_envs.llm.stub import LLMUser, StubConfig
 
-        return LLMUserStub(self.world, StubConfig(alignment=alignment, **knobs))
+        config = None if backend is not None else StubConfig(alignment=alignment, **knobs)
+        return LLMUser.from_world(self.world, config, backend=backend, n_answer=n_answer)
 
     def system_arrays(self) -> dict[str, np.ndarray]:
         """Public arrays of the deployed system (catalogue, users, layout) for datasets."""
@@ -477,8 +481,8 @@ def _single_obs_space(layout: ObsLayout, rating_max: float) -> spaces.Dict:
     return spaces.Dict({
         "user_id": spaces.Discrete(layout.n_users),
         "user_features": spaces.Box(0.0, 1.0, (layout.d_user,), np.float32),
-        "items": spaces.MultiDiscrete(np.full(k, layout.n_items + 1, np.int64)),
-        "feedback": spaces.Box(0.0, float(rating_max), (k,), np.float32),
+        "recent_items": spaces.MultiDiscrete(np.full(k, layout.n_items + 1, np.int64)),
+        "recent_feedback": spaces.Box(0.0, float(rating_max), (k,), np.float32),
     })
 
 

@@ -51,7 +51,9 @@ def state_text(
     return "\n".join(lines)
 
 
-def parse_state_text(text: str, world: SequentialWorld) -> tuple[int | None, list[int], list[float]]:
+def parse_state_text(
+    text: str, world: SequentialWorld
+) -> tuple[int | None, list[int], list[float]]:
     """Read (user id or None, recent item ids, their ratings) back from :func:`state_text`.
 
     Item names not in the catalogue are dropped.

@@ -85,7 +85,9 @@ def row_dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return out
 
 
-def check_prompt_ids(prompt_ids: np.ndarray, n_prompts: int, n_rows: int | None = None) -> np.ndarray:
+def check_prompt_ids(
+    prompt_ids: np.ndarray, n_prompts: int, n_rows: int | None = None
+) -> np.ndarray:
     """Validate prompt ids: integers in ``[0, n_prompts)``; returns them as (n,) int64."""
     arr = np.asarray(prompt_ids)
     if arr.ndim == 0:
@@ -184,7 +186,9 @@ class GaussianSentenceGenerator:
         """The sampling randomness of ``n`` sentences, (n, d_s)."""
         return rng.standard_normal((n, self.dim_sentence))
 
-    def from_noise(self, query: np.ndarray, prompt_ids: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    def from_noise(
+        self, query: np.ndarray, prompt_ids: np.ndarray, noise: np.ndarray
+    ) -> np.ndarray:
         """Sentences for given noise (see :meth:`draw_noise`): (n, d_s)."""
         return self.mean(query, prompt_ids) + self.noise_std * noise
 

@@ -1,4 +1,4 @@
-"""A reward regressor q_hat(x, q, e_a) for prompt systems: an MLP on [observation, prompt embedding].
+"""A reward regressor q_hat(x, q, e_a) for prompt systems: an MLP on [observation, prompt].
 
 Used twice, as in Kiyohara et al. (2025), Section 5: to build the benchmark's behaviour
 policy (softmax over q_hat fit on uniform rounds) and as the model part of the regression,
@@ -9,6 +9,7 @@ one (n, h) and one (P, h) product plus an (n, P, h) add, chunked to bound memory
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,6 +42,23 @@ class RegressorConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
 
 
+@contextlib.contextmanager
+def torch_threads(n: int):
+    """Run a block with ``n`` torch threads, restoring the previous setting after.
+
+    Nets this small run fastest on one thread; more threads only add synchronisation,
+    which is ruinous on a shared, oversubscribed machine.
+    """
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
 class PromptRewardRegressor:
     """q_hat(obs, a) = w2 . relu(W1 [obs, e_a] + b1) + b2, fit by least squares.
 
@@ -66,6 +84,10 @@ class PromptRewardRegressor:
         self, obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray, seed: int
     ) -> PromptRewardRegressor:
         """Least-squares fit on logged rows: obs (n, d), actions (n,), rewards (n,)."""
+        with torch_threads(1):
+            return self._fit(obs, actions, rewards, seed)
+
+    def _fit(self, obs, actions, rewards, seed: int) -> PromptRewardRegressor:
         import torch
 
         obs = np.asarray(obs, dtype=np.float32)
@@ -78,13 +100,16 @@ class PromptRewardRegressor:
         )
         _init_linear(net, gen)
         opt = torch.optim.Adam(
-            net.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay
+            net.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay,
+            fused=True,
         )
         x = torch.from_numpy(np.hstack([obs, self.prompt_embeddings[actions]]))
         y = torch.from_numpy(rewards)
         n = len(y)
-        for _ in range(self.config.n_steps):
-            idx = torch.randint(0, n, (min(self.config.batch_size, n),), generator=gen)
+        batches = torch.randint(
+            0, n, (self.config.n_steps, min(self.config.batch_size, n)), generator=gen
+        )
+        for idx in batches:
             loss = ((net(x[idx]).squeeze(-1) - y[idx]) ** 2).mean()
             opt.zero_grad()
             loss.backward()

@@ -1,0 +1,175 @@
+"""``python -m benchmarks``: run suites or spec files, and build leaderboards.
+
+    python -m benchmarks run two_stage --size quick --out results/bench
+    python -m benchmarks run my_spec.toml --agent mypkg.mymodule:MyAgent --workers 2
+    python -m benchmarks leaderboard results/bench
+
+Exit status: 0 when every cell succeeded, 1 when any cell failed (listed at the end),
+2 for a spec or command-line error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from benchmarks.spec import BenchmarkSpec, SpecError, load_spec, parse_agent_arg
+from benchmarks.suites import SIZES, SUITES, builtin_suite
+
+EXIT_OK, EXIT_FAILED_CELLS, EXIT_USAGE = 0, 1, 2
+
+
+def _resolve_spec(target: str, size: str) -> BenchmarkSpec:
+    if target in SUITES:
+        return builtin_suite(target, size)
+    path = Path(target)
+    if path.suffix.lower() in (".toml", ".yaml", ".yml") or path.exists():
+        return load_spec(path)
+    raise SpecError(f"{target!r} is neither a built-in suite {SUITES} nor a spec file "
+                    "(.toml/.yaml)")
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from benchmarks.executors import EXECUTORS
+    from benchmarks.runner import run_benchmark
+
+    targets = list(SUITES) if args.suites == ["all"] else args.suites
+    try:
+        specs = [_resolve_spec(t, args.size) for t in targets]
+        extra = [parse_agent_arg(a) for a in args.agent or []]
+        if args.executor not in EXECUTORS:
+            raise SpecError(f"unknown executor {args.executor!r}; use one of {EXECUTORS}")
+        if args.workers < 1:
+            raise SpecError(f"--workers must be >= 1, got {args.workers}")
+        final = []
+        for spec in specs:
+            agents = list(spec.agents) + extra
+            if args.only:
+                unknown = sorted(set(args.only) - {a.name for a in agents})
+                if unknown:
+                    raise SpecError(f"--only names agent(s) {unknown} that spec {spec.name!r} "
+                                    f"does not have; it has {[a.name for a in agents]}")
+                agents = [a for a in agents if a.name in args.only]
+            changes = {"agents": tuple(agents)}
+            if args.seeds is not None:
+                changes["seeds"] = args.seeds
+            final.append(spec.replace(**changes))
+    except SpecError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    progress = not args.quiet and sys.stderr.isatty()
+    log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    failures: list[str] = []
+    for spec in final:
+        try:
+            summary = run_benchmark(spec, args.out, workers=args.workers,
+                                    executor=args.executor, progress=progress, log=log)
+        except (RuntimeError, ValueError) as exc:  # e.g. Ray missing
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        failures.extend(summary.failures)
+        n_ok = sum(r["status"] == "ok" for r in summary.rows)
+        print(f"{spec.name} ({spec.size}): {summary.n_cells} cells, {summary.n_skipped} already "
+              f"done, {n_ok} ok, {len(summary.failures)} failed -> {summary.results_path}")
+    if failures:
+        print(f"\n{len(failures)} cell(s) failed:", file=sys.stderr)
+        for f in failures:
+            print(f"  - {f}", file=sys.stderr)
+        return EXIT_FAILED_CELLS
+    return EXIT_OK
+
+
+def _cmd_leaderboard(args: argparse.Namespace) -> int:
+    from benchmarks import leaderboard as lb
+
+    directory = Path(args.dir)
+    if not directory.is_dir():
+        print(f"error: no results directory at {directory}", file=sys.stderr)
+        return EXIT_USAGE
+    result = lb.read_dir(directory)
+    for problem in result.problems:
+        print(f"warning: {problem}", file=sys.stderr)
+    board = lb.build(result.rows, result.problems)
+    if not board.tables and not board.failures:
+        print(f"error: no result rows in {directory}/*.jsonl", file=sys.stderr)
+        return EXIT_USAGE
+    print(lb.to_text(board))
+    md_path = Path(args.markdown) if args.markdown else directory / "leaderboard.md"
+    csv_path = Path(args.csv) if args.csv else directory / "leaderboard.csv"
+    lb.write_atomic(md_path, lb.to_markdown(board, title=args.title))
+    lb.write_atomic(csv_path, lb.to_csv(board))
+    print(f"wrote {md_path} and {csv_path}")
+    if not args.no_plots:
+        from benchmarks.plots import write_plots
+
+        plot_dir = Path(args.plots) if args.plots else directory / "plots"
+        paths = write_plots(board, result.rows, plot_dir)
+        print(f"wrote {len(paths)} plot(s) to {plot_dir}")
+    return EXIT_OK
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    import agents
+
+    print("suites:", ", ".join(SUITES), f"(sizes: {', '.join(SIZES)})")
+    print("agents:", ", ".join(agents.registered()))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks",
+        description="Benchmark offline agents: log data, fit, evaluate online and "
+        "off-policy, and rank them.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser(
+        "run", help="run every (environment, agent, seed) cell of suites or spec files",
+        description="Run every cell not already done in --out (interrupted runs resume). "
+        "Exit status 1 if any cell failed.",
+    )
+    run.add_argument("suites", nargs="+", metavar="SUITE_OR_SPEC",
+                     help=f"built-in suite ({', '.join(SUITES)}, or 'all') or a .toml/.yaml "
+                     "spec file")
+    run.add_argument("--size", choices=SIZES, default="quick",
+                     help="size of built-in suites (default: quick)")
+    run.add_argument("--seeds", type=int, default=None, help="override the number of seeds")
+    run.add_argument("--agent", action="append", metavar="NAME_OR_MODULE:CLASS",
+                     help="add an agent: a registered name, module:Class, or "
+                     "label=module:Class (repeatable)")
+    run.add_argument("--only", nargs="+", metavar="LABEL",
+                     help="run only the agents with these labels")
+    run.add_argument("--workers", type=int, default=1, help="cells run in parallel (default 1)")
+    run.add_argument("--executor", default="local", help="local (process pool, default), "
+                     "ray (Ray tasks; needs `pip install 'ray[default]'`) or serial "
+                     "(this process, for debugging)")
+    run.add_argument("--out", default="results/benchmarks",
+                     help="directory of the result files (default results/benchmarks)")
+    run.add_argument("--quiet", action="store_true", help="no progress bars or messages")
+    run.set_defaults(func=_cmd_run)
+
+    board = sub.add_parser(
+        "leaderboard", help="rank agents from the result files of a directory",
+        description="Print ranked tables per environment and write Markdown, CSV and PNG "
+        "plots.",
+    )
+    board.add_argument("dir", help="directory holding *.jsonl result files")
+    board.add_argument("--markdown", help="Markdown output (default DIR/leaderboard.md)")
+    board.add_argument("--csv", help="CSV output (default DIR/leaderboard.csv)")
+    board.add_argument("--plots", help="plot directory (default DIR/plots)")
+    board.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    board.add_argument("--title", default="Leaderboard", help="title of the Markdown page")
+    board.set_defaults(func=_cmd_leaderboard)
+
+    lst = sub.add_parser("list", help="list built-in suites and registered agents",
+                         description="List built-in suites and registered agents.")
+    lst.set_defaults(func=_cmd_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.func(args)

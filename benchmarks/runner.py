@@ -1,0 +1,470 @@
+"""Run every (environment, agent, seed) cell of a benchmark and write one row per cell.
+
+A cell: log training and held-out rounds with the behaviour policy; fit the agent on the
+training rounds only (plus its online budget where the suite gives one); evaluate it
+online in a fresh environment; estimate its value off-policy from the held-out rounds.
+Each cell's seeds derive from (suite, environment, seed index) through
+``numpy.random.SeedSequence``, so every agent of a seed sees the same logged data and
+evaluation users, and the same cell gives the same row on any executor.
+
+A failing cell (bad settings, an agent that does not import, raises, or returns actions
+outside the space) becomes a ``status: "failed"`` row naming the cell and the problem; the
+other cells still run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import inspect
+import json
+import os
+import subprocess
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks.families import CellError, get_family
+from benchmarks.results import ROW_SCHEMA, append_row, latest_rows, read_rows
+from benchmarks.spec import AgentSpec, BenchmarkSpec, EnvSpec, stable_hash
+
+PHASES = ("log", "fit", "evaluate", "off-policy")
+SEED_STREAMS = ("behaviour", "log_train", "log_heldout", "agent", "evaluation", "off_policy")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (environment, agent, seed) cell of a spec (picklable, sent to workers)."""
+
+    spec: BenchmarkSpec
+    env: EnvSpec
+    agent: AgentSpec
+    seed_index: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.spec.name}/{self.env.name}/{self.agent.name}/seed{self.seed_index}"
+
+    def settings(self) -> dict[str, Any]:
+        """Everything that determines this cell's row (hashed into ``cell_id``)."""
+        return {
+            "suite": self.spec.name,
+            "family": self.spec.family,
+            "env": dataclasses.asdict(self.env),
+            "behaviour": self.behaviour(),
+            "data": dataclasses.asdict(self.spec.data),
+            "evaluation": dataclasses.asdict(self.spec.evaluation),
+            "agent": dataclasses.asdict(self.agent),
+            "seed_index": self.seed_index,
+        }
+
+    def behaviour(self) -> dict[str, Any]:
+        return {**self.spec.behaviour, **self.env.behaviour}
+
+    @property
+    def cell_id(self) -> str:
+        return stable_hash(self.settings())
+
+
+def cells_of(spec: BenchmarkSpec) -> list[Cell]:
+    """All cells, environment-major then seed then agent (agents of a seed run together)."""
+    return [
+        Cell(spec, env, agent, s)
+        for env in spec.envs
+        for s in range(spec.seeds)
+        for agent in spec.agents
+    ]
+
+
+def cell_seeds(suite: str, env_name: str, seed_index: int) -> dict[str, int]:
+    """Seeds of a cell's random streams, from (suite, environment, seed index) only.
+
+    The agent's name is not an input: all agents of a seed share data and evaluation.
+    """
+    digest = hashlib.sha256(f"{suite}\x00{env_name}\x00{seed_index}".encode()).digest()
+    entropy = [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
+    children = np.random.SeedSequence(entropy).spawn(len(SEED_STREAMS))
+    return {
+        name: int(child.generate_state(1, dtype=np.uint32)[0])
+        for name, child in zip(SEED_STREAMS, children, strict=True)
+    }
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Facts about the code that ran, recorded in every row."""
+
+    version: str
+    git_commit: str | None
+    git_dirty: bool | None
+    torch_threads: int = 1
+
+    @classmethod
+    def current(cls) -> RunContext:
+        import recsim_envs
+
+        commit, dirty = _git_state()
+        return cls(version=recsim_envs.__version__, git_commit=commit, git_dirty=dirty)
+
+
+def _git_state() -> tuple[str | None, bool | None]:
+    """(HEAD commit, whether tracked files differ from it), read-only; None outside git."""
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # never write the index while reading
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, env=env, capture_output=True, text=True,
+            timeout=10, check=True,
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, env=env,
+            capture_output=True, text=True, timeout=10, check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    return commit or None, bool(status)
+
+
+# ---------------------------------------------------------------------- agents
+
+
+def build_agent(
+    agent_spec: AgentSpec, seed: int, behaviour: Any = None
+) -> tuple[Any, dict[str, Any]]:
+    """Instantiate an agent and describe the code that produced it.
+
+    Settings are checked against the agent's ``Config`` dataclass (or ``__init__``
+    signature); a ``seed`` field or parameter not set by the spec gets the cell's agent seed.
+    Agents whose ``__init__`` takes a ``policy`` argument (the ``logging`` reference) get
+    the behaviour policy that logged the data: the logging system is the deployer's own.
+    """
+    import agents
+
+    try:
+        cls = agents.resolve(agent_spec.agent)
+    except KeyError as exc:
+        raise CellError(str(exc.args[0])) from exc
+    except (ImportError, TypeError, ValueError) as exc:
+        raise CellError(f"agent {agent_spec.agent!r}: {exc}") from exc
+    settings = dict(agent_spec.settings)
+    config_cls = getattr(cls, "Config", None)
+    if dataclasses.is_dataclass(config_cls):
+        known = {f.name for f in dataclasses.fields(config_cls)}
+        how = f"{config_cls.__name__} fields"
+    else:
+        params = inspect.signature(cls).parameters
+        takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
+        known = None if takes_kwargs else set(params)
+        how = "__init__ parameters"
+    if known is not None:
+        unknown = sorted(set(settings) - known)
+        if unknown:
+            raise CellError(
+                f"unknown setting(s) {unknown} for agent {agent_spec.agent!r}; its {how}: "
+                f"{sorted(known)}"
+            )
+        if "seed" in known and "seed" not in settings:
+            settings["seed"] = seed
+    extra = {}
+    if "policy" in inspect.signature(cls).parameters and behaviour is not None:
+        extra["policy"] = behaviour
+    try:
+        agent = cls(**settings, **extra)
+    except Exception as exc:
+        raise CellError(
+            f"agent {agent_spec.agent!r} rejected its settings {agent_spec.settings}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+    return agent, agent_provenance(cls)
+
+
+def agent_provenance(cls: type) -> dict[str, Any]:
+    """Module, class, source file name and the file's sha256 (which code made a row)."""
+    info: dict[str, Any] = {
+        "module": cls.__module__,
+        "class": cls.__qualname__,
+        "offline": bool(getattr(cls, "offline", True)),
+    }
+    try:
+        source = inspect.getsourcefile(cls)
+    except TypeError:
+        source = None
+    if source and os.path.exists(source):
+        info["file"] = os.path.basename(source)
+        info["sha256"] = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+    else:
+        info["file"], info["sha256"] = None, None
+    return info
+
+
+def _source_hash(target: str) -> str | None:
+    """sha256 of the source file of agent ``target``, or None if it cannot be resolved here
+    (the cell will then report why)."""
+    try:
+        import agents
+
+        return agent_provenance(agents.resolve(target)).get("sha256")
+    except Exception:
+        return None
+
+
+# ---------------------------------------------------------------------- one cell
+
+Progress = Callable[[str], None]
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int):
+    """One intra-op thread per cell (restored after): results do not depend on how many
+    cells share a machine, and a cell gives the same numbers in a pool, in Ray or
+    in-process."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        yield
+        return
+    old = torch.get_num_threads()
+    if old != n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != old:
+            torch.set_num_threads(old)
+
+
+def run_cell(cell: Cell, context: RunContext, progress: Progress | None = None) -> dict[str, Any]:
+    """Run one cell and return its row (never raises for a problem of the cell)."""
+    with _torch_threads(context.torch_threads):
+        return _run_cell(cell, context, progress)
+
+
+def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dict[str, Any]:
+    progress = progress or (lambda phase: None)
+    t_start = time.perf_counter()
+    timing: dict[str, float] = {}
+    seeds = cell_seeds(cell.spec.name, cell.env.name, cell.seed_index)
+    row: dict[str, Any] = {
+        "schema": ROW_SCHEMA,
+        "cell_id": cell.cell_id,
+        "suite": cell.spec.name,
+        "size": cell.spec.size,
+        "family": cell.spec.family,
+        "spec_hash": cell.spec.digest(),
+        "env": dataclasses.asdict(cell.env),
+        "behaviour": cell.behaviour(),
+        "data": dataclasses.asdict(cell.spec.data),
+        "evaluation": dataclasses.asdict(cell.spec.evaluation),
+        "agent": {**dataclasses.asdict(cell.agent)},
+        "seed_index": cell.seed_index,
+        "seeds": seeds,
+        "versions": {
+            "recsim_envs": context.version,
+            "git_commit": context.git_commit,
+            "git_dirty": context.git_dirty,
+        },
+        "status": "failed",
+        "error": None,
+        "failed_phase": None,
+        "online": None,
+        "ope": None,
+    }
+    phase = "setup"
+    try:
+        family = get_family(cell.spec.family)
+        phase = "log"
+        progress(phase)
+        t0 = time.perf_counter()
+        env = family.make_env(cell.env.id, dict(cell.env.kwargs))
+        policy = family.behaviour_policy(env, cell.behaviour(), seeds["behaviour"])
+        train = family.log(env, policy, cell.spec.data.n_train, seeds["log_train"])
+        heldout = family.log(env, policy, cell.spec.data.n_heldout, seeds["log_heldout"])
+        timing["log_s"] = time.perf_counter() - t0
+        row["data"]["behaviour_policy"] = {"name": policy.name, "settings": policy.settings()}
+
+        phase = "fit"
+        progress(phase)
+        agent, provenance = build_agent(cell.agent, seeds["agent"], policy)
+        row["agent"].update(provenance)
+        t0 = time.perf_counter()
+        spec_eval = cell.spec.evaluation
+        try:
+            curve = family.fit(
+                agent, train, spec_eval.online_steps, spec_eval.curve_points,
+                _EnvFactory(family, cell.env), seeds["agent"],
+            )
+        except CellError:
+            raise
+        except Exception as exc:
+            raise CellError(f"agent {cell.agent.name!r} raised in fit(): "
+                            f"{type(exc).__name__}: {exc}") from exc
+        timing["fit_s"] = time.perf_counter() - t0
+
+        phase = "evaluate"
+        progress(phase)
+        t0 = time.perf_counter()
+        result = family.evaluate(
+            agent, cell.env.id, dict(cell.env.kwargs), spec_eval.n_eval, seeds["evaluation"]
+        )
+        timing["eval_s"] = time.perf_counter() - t0
+        row["online"] = {
+            "value": result.value.to_dict(),
+            "metrics": result.metrics,
+            "curve": curve or result.curve,
+            "measure": family.value_name,
+        }
+
+        phase = "off-policy"
+        progress(phase)
+        t0 = time.perf_counter()
+        estimates = family.off_policy(agent, train, heldout, env, seeds["off_policy"])
+        timing["ope_s"] = time.perf_counter() - t0
+        row["ope"] = {name: est.to_dict() for name, est in estimates.items()}
+        row["status"] = "ok"
+        phase = "done"
+    except Exception as exc:  # the cell's problem is recorded, never raised
+        message = str(exc) if isinstance(exc, CellError) else f"{type(exc).__name__}: {exc}"
+        row["error"] = f"cell {cell.label} failed in {phase}: {message}"
+        row["failed_phase"] = phase
+        row["traceback"] = traceback.format_exc(limit=8)
+    timing["total_s"] = time.perf_counter() - t_start
+    timing["finished_at"] = time.time()
+    row["timing"] = timing
+    # Round-trip through JSON so rows compare equal whether or not they were written; a
+    # non-finite number (e.g. a metric divided by zero) becomes null and is named.
+    row = json.loads(json.dumps(row, sort_keys=True, default=_json_default))
+    bad = _non_finite(row)
+    if bad:
+        row = _finite_or_none(row)
+        row["non_finite"] = bad
+    return row
+
+
+def _non_finite(obj: Any, path: str = "") -> list[str]:
+    """Paths of NaN or infinite numbers in a JSON-like object."""
+    if isinstance(obj, float):
+        return [] if np.isfinite(obj) else [path or "."]
+    if isinstance(obj, dict):
+        return [p for k, v in obj.items() for p in _non_finite(v, f"{path}.{k}")]
+    if isinstance(obj, list):
+        return [p for i, v in enumerate(obj) for p in _non_finite(v, f"{path}[{i}]")]
+    return []
+
+
+def _finite_or_none(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite_or_none(v) for v in obj]
+    return obj
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)
+
+
+class _EnvFactory:
+    """Builds a fresh environment for a family's online phase (kept by the harness)."""
+
+    def __init__(self, family: Any, env: EnvSpec) -> None:
+        self._family, self._env = family, env
+
+    def __call__(self) -> Any:
+        return self._family.make_env(self._env.id, dict(self._env.kwargs))
+
+
+# ---------------------------------------------------------------------- a whole run
+
+
+@dataclass
+class RunSummary:
+    """What a run did: rows written, cells skipped as already done, failures."""
+
+    results_path: Path
+    n_cells: int = 0
+    n_skipped: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def results_path(out_dir: str | Path, spec: BenchmarkSpec) -> Path:
+    return Path(out_dir) / f"{spec.name}.jsonl"
+
+
+def run_benchmark(
+    spec: BenchmarkSpec,
+    out_dir: str | Path,
+    *,
+    workers: int = 1,
+    executor: str = "local",
+    progress: bool = False,
+    log: Callable[[str], None] = print,
+    context: RunContext | None = None,
+) -> RunSummary:
+    """Run every cell of ``spec`` not already done in ``out_dir`` and append its row.
+
+    Args:
+        spec: the benchmark.
+        out_dir: rows go to ``out_dir/<spec.name>.jsonl``; cells with an OK row there are
+            skipped (resume).
+        workers: parallel cells.
+        executor: ``local`` (process pool), ``serial`` (this process) or ``ray``.
+        progress: show progress bars (overall and per cell).
+        log: where messages go.
+
+    Returns:
+        A :class:`RunSummary`; ``failures`` lists each failed cell's message.
+    """
+    from benchmarks.executors import get_executor
+
+    path = results_path(out_dir, spec)
+    existing = read_rows(path)
+    summary = RunSummary(results_path=path, problems=list(existing.problems))
+    for problem in existing.problems:
+        log(f"warning: {problem}")
+    # A finished cell is skipped only if its agent's source file is unchanged: a
+    # leaderboard never mixes rows of two versions of an agent's code.
+    code = {a.name: _source_hash(a.agent) for a in spec.agents}
+    done = {r["cell_id"] for r in latest_rows(existing.rows) if r["status"] == "ok"
+            and code.get(r["agent"]["name"]) in (None, r["agent"].get("sha256"))}
+    stale = {r["cell_id"] for r in existing.rows if r["status"] == "ok"} - done
+    cells = cells_of(spec)
+    summary.n_cells = len(cells)
+    todo = [c for c in cells if c.cell_id not in done]
+    summary.n_skipped = len(cells) - len(todo)
+    if summary.n_skipped:
+        log(f"{spec.name}: {summary.n_skipped} of {len(cells)} cells already done in {path}; "
+            "skipping them")
+    n_stale = sum(c.cell_id in stale for c in todo)
+    if n_stale:
+        log(f"{spec.name}: {n_stale} finished cell(s) run again: their agent's code changed")
+    context = context or RunContext.current()
+
+    def on_row(row: dict[str, Any]) -> None:
+        append_row(path, row)
+        summary.rows.append(row)
+        if row["status"] != "ok":
+            summary.failures.append(row["error"])
+            log(f"FAILED {row['error']}")
+
+    if todo:
+        runner = get_executor(executor, workers)
+        runner.run(todo, context, on_row, progress=progress)
+    return summary

@@ -1,0 +1,101 @@
+"""The command line, run as users run it: ``python -m benchmarks`` in a subprocess."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SPEC = """
+name = "cli"
+family = "two_stage"
+seeds = 1
+[data]
+n_train = 300
+n_heldout = 200
+[evaluation]
+n_eval = 100
+[[envs]]
+name = "small"
+id = "recsim_envs/TwoStageSynthetic-v0"
+kwargs = { n_items = 30, n_candidates = 3 }
+[[agents]]
+agent = "popular"
+"""
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args], cwd=cwd, capture_output=True, text=True,
+        timeout=300, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["run"], ["leaderboard"], ["list"]])
+def test_every_command_has_help(command):
+    out = cli(*command, "--help")
+    assert out.returncode == 0, out.stderr
+    assert "usage: python -m benchmarks" in out.stdout
+
+
+def test_a_plug_in_agent_runs_through_the_command_line_and_ranks(tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(textwrap.dedent(SPEC))
+    out_dir = tmp_path / "results"
+    run = cli("run", str(spec), "--agent", "examples.my_agent:PopularIPS", "--executor",
+              "serial", "--out", str(out_dir))
+    assert run.returncode == 0, run.stderr
+    assert "cli (custom): 2 cells, 0 already done, 2 ok, 0 failed" in run.stdout
+    again = cli("run", str(spec), "--agent", "examples.my_agent:PopularIPS", "--out",
+                str(out_dir))
+    assert again.returncode == 0 and "2 already done" in again.stdout
+    board = cli("leaderboard", str(out_dir))
+    assert board.returncode == 0, board.stderr
+    assert "PopularIPS" in board.stdout and "popular" in board.stdout
+    md = (out_dir / "leaderboard.md").read_text()
+    assert "| rank | agent | mean | 95% CI |" in md and "PopularIPS" in md
+    csv_lines = (out_dir / "leaderboard.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("suite,env,env_id,rank,agent") and len(csv_lines) == 3
+    pngs = sorted(p.name for p in (out_dir / "plots").glob("*.png"))
+    assert pngs == ["bars_cli_small.png", "ope_cli_small.png"]
+    assert all((out_dir / "plots" / p).stat().st_size > 1000 for p in pngs)
+
+
+def test_failed_cells_are_listed_and_set_the_exit_status(tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(textwrap.dedent(SPEC))
+    run = cli("run", str(spec), "--agent", "broken=no_such_pkg.mod:Agent", "--executor",
+              "serial", "--out", str(tmp_path))
+    assert run.returncode == 1
+    assert "1 cell(s) failed" in run.stderr
+    assert "cell cli/small/broken/seed0 failed in fit" in run.stderr
+    assert "could not import agent module 'no_such_pkg.mod'" in run.stderr
+    assert "1 ok, 1 failed" in run.stdout  # the good cell still ran and kept its row
+
+
+def test_spec_errors_exit_with_status_2_and_a_message(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SPEC.replace("seeds = 1", "seeds = 1\nseedz = 2"))
+    run = cli("run", str(bad), "--out", str(tmp_path))
+    assert run.returncode == 2 and "unknown key(s) ['seedz']" in run.stderr
+    run = cli("run", "nonsense", "--out", str(tmp_path))
+    assert run.returncode == 2 and "neither a built-in suite" in run.stderr
+    run = cli("run", "two_stage", "--executor", "cluster", "--out", str(tmp_path))
+    assert run.returncode == 2 and "unknown executor 'cluster'" in run.stderr
+
+
+def test_leaderboard_reports_broken_lines_and_keeps_good_rows(tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(textwrap.dedent(SPEC))
+    assert cli("run", str(spec), "--executor", "serial", "--out", str(tmp_path)).returncode == 0
+    with open(tmp_path / "cli.jsonl", "a") as fh:
+        fh.write('{"broken": \n')
+    board = cli("leaderboard", str(tmp_path), "--no-plots")
+    assert board.returncode == 0
+    assert "cli.jsonl:2: broken result line" in board.stderr
+    assert "popular" in board.stdout

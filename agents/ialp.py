@@ -24,10 +24,9 @@ Every agent acts on the flat observation of
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -39,24 +38,9 @@ from torch.nn import functional as F
 from agents.base import AgentError, BaseAgent, as_batch
 from recsim_envs.data import LoggedDataset
 from recsim_envs.envs.sequential import ObsLayout
+from recsim_envs.threads import torch_threads
 
 # ---------------------------------------------------------------------- networks
-
-
-@contextlib.contextmanager
-def torch_threads(n: int = 1) -> Iterator[None]:
-    """Run torch on ``n`` threads inside the block, then restore the previous setting.
-
-    The networks here are tiny: on a shared 2-core machine, torch's default of one thread
-    per core makes each update ~50x slower under load (thread contention), and a fixed
-    thread count also keeps floating-point reductions reproducible.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def single_threaded(fn: Callable) -> Callable:

@@ -14,7 +14,6 @@ other cells still run.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import inspect
@@ -33,6 +32,7 @@ import numpy as np
 from benchmarks.families import CellError, get_family
 from benchmarks.results import ROW_SCHEMA, append_row, latest_rows, read_rows
 from benchmarks.spec import AgentSpec, BenchmarkSpec, EnvSpec, stable_hash
+from recsim_envs.threads import torch_threads
 
 PHASES = ("log", "fit", "evaluate", "off-policy")
 SEED_STREAMS = ("behaviour", "log_train", "log_heldout", "agent", "evaluation", "off_policy")
@@ -219,29 +219,9 @@ def _source_hash(target: str) -> str | None:
 Progress = Callable[[str], None]
 
 
-@contextlib.contextmanager
-def _torch_threads(n: int):
-    """One intra-op thread per cell (restored after): results do not depend on how many
-    cells share a machine, and a cell gives the same numbers in a pool, in Ray or
-    in-process."""
-    try:
-        import torch
-    except ImportError:  # pragma: no cover - torch is a dependency
-        yield
-        return
-    old = torch.get_num_threads()
-    if old != n:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != old:
-            torch.set_num_threads(old)
-
-
 def run_cell(cell: Cell, context: RunContext, progress: Progress | None = None) -> dict[str, Any]:
     """Run one cell and return its row (never raises for a problem of the cell)."""
-    with _torch_threads(context.torch_threads):
+    with torch_threads(context.torch_threads):
         return _run_cell(cell, context, progress)
 
 

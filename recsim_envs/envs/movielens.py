@@ -51,6 +51,7 @@ from recsim_envs.movielens_data import (
     movielens_files,
 )
 from recsim_envs.ranker import BilinearRanker, fit_bilinear
+from recsim_envs.settings import FromKwargs
 from recsim_envs.simulator import (
     LookupResponse,
     SimulatorConfig,
@@ -70,7 +71,7 @@ _CACHE_ARRAYS = ("truth", "user_features", "item_features", "titles", "valid_auc
 
 
 @dataclass(frozen=True)
-class MovieLensConfig:
+class MovieLensConfig(FromKwargs):
     """Settings of ``TwoStageMovieLens-v0`` (``gymnasium.make(id, **settings)``).
 
     Attributes:
@@ -125,17 +126,6 @@ class MovieLensConfig:
             )
         if self.ranker_fit_cells < 100:
             raise ValueError(f"ranker_fit_cells must be >= 100, got {self.ranker_fit_cells}")
-
-    @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> MovieLensConfig:
-        """Build from keyword settings, naming unknown ones instead of a bare TypeError."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise TypeError(
-                f"unknown setting(s) {unknown} for {cls.__name__}; known: {sorted(known)}"
-            )
-        return cls(**kwargs)
 
 
 @dataclass(frozen=True)

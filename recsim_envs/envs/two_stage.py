@@ -30,13 +30,14 @@ from recsim_envs.ranker import (
     shown_item_probability,
 )
 from recsim_envs.response import LogisticResponse, ResponseModel
+from recsim_envs.settings import FromKwargs
 from recsim_envs.users import UserBatch, UserSampler, make_low_rank_user_sampler
 
 MAX_ITEMS = 1_000_000
 
 
 @dataclass(frozen=True)
-class TwoStageConfig:
+class TwoStageConfig(FromKwargs):
     """Settings of a two-stage environment (``gymnasium.make(id, **settings)``).
 
     Attributes:
@@ -99,17 +100,6 @@ class TwoStageConfig:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         if not self.feature_bound > 0:
             raise ValueError(f"feature_bound must be > 0, got {self.feature_bound}")
-
-    @classmethod
-    def from_kwargs(cls, **kwargs: Any) -> TwoStageConfig:
-        """Build from keyword settings, naming unknown ones instead of a bare TypeError."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(kwargs) - known)
-        if unknown:
-            raise TypeError(
-                f"unknown setting(s) {unknown} for {cls.__name__}; known: {sorted(known)}"
-            )
-        return cls(**kwargs)
 
 
 @dataclass(frozen=True)
@@ -561,7 +551,12 @@ class TwoStageVectorEnv(TwoStageCore, VectorEnv):
         return obs, rewards, terminated, truncated, info
 
     def expected_reward_all(self) -> np.ndarray:
-        """(num_envs, n_items) click probabilities of every item for the current users."""
+        """(num_envs, n_items) click probabilities of every item for the current users.
+
+        Privileged (evaluation only). With same-step autoreset the current users after a
+        ``step`` that ended their episodes are already the next ones: call this between
+        ``reset``/``step`` and the ``step`` whose users it should describe.
+        """
         if self._users is None:
             raise RuntimeError("call reset() first")
         return self.world.response.click_prob_all(self._users.hidden)

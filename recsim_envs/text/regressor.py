@@ -9,10 +9,11 @@ one (n, h) and one (P, h) product plus an (n, P, h) add, chunked to bound memory
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np
+
+from recsim_envs.threads import torch_threads
 
 _CHUNK_CELLS = 4_000_000  # rows * prompts * hidden per chunk: about 16 MB of float32
 
@@ -40,23 +41,6 @@ class RegressorConfig:
             raise ValueError("hidden and batch_size must be >= 1 and n_steps >= 0")
         if not self.lr > 0:
             raise ValueError(f"lr must be > 0, got {self.lr}")
-
-
-@contextlib.contextmanager
-def torch_threads(n: int):
-    """Run a block with ``n`` torch threads, restoring the previous setting after.
-
-    Nets this small run fastest on one thread; more threads only add synchronisation,
-    which is ruinous on a shared, oversubscribed machine.
-    """
-    import torch
-
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 class PromptRewardRegressor:

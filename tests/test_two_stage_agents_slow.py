@@ -73,7 +73,7 @@ def test_learned_agents_beat_random_and_popular_on_the_synthetic_defaults(synthe
 
 
 @pytest.mark.xfail(
-    strict=False,
+    strict=True,
     reason="measured (docs/two_stage_agents.md): on the synthetic defaults every learned "
     "generator's top-30 is about 0.03 below the behaviour policy in two-stage reward "
     "(the noisy ranker picks the generator's false positives); with ranker_noise=0 they win",
@@ -84,7 +84,7 @@ def test_learned_agents_beat_the_logging_policy_on_the_synthetic_defaults(synthe
 
 
 @pytest.mark.xfail(
-    strict=False,
+    strict=True,
     reason="measured: with the code's alpha = 1e-3, 2-IPS ties CE and 1-IPS on the "
     "synthetic defaults (paired gaps within +-0.006, CIs spanning 0)",
 )

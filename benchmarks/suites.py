@@ -89,6 +89,8 @@ def _sequential(size: str) -> BenchmarkSpec:
             AgentSpec("ialp", "ialp", dict(ialp)),
             AgentSpec("a_ialp_ft", "a_ialp_ft", dict(ialp)),
             AgentSpec("a_ialp_ap", "a_ialp_ap", dict(ialp)),
+            AgentSpec("ppo", "ppo"),
+            AgentSpec("dqn", "dqn"),
             AgentSpec("seq_oracle", "seq_oracle"),
         ),
         seeds=3 if quick else 10,

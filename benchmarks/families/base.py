@@ -113,6 +113,13 @@ class Family(ABC):
 # ---------------------------------------------------------------------- helpers
 
 
+def check_behaviour_keys(settings: dict[str, Any], allowed: set[str] | frozenset[str]) -> None:
+    """Raise a :class:`CellError` naming behaviour settings a family does not know."""
+    unknown = sorted(set(settings) - set(allowed))
+    if unknown:
+        raise CellError(f"unknown behaviour setting(s) {unknown}; allowed: {sorted(allowed)}")
+
+
 def agent_actions(agent: Any, obs: np.ndarray, space: gym.Space, agent_name: str) -> np.ndarray:
     """``agent.act`` on a batch (n, d), checked against the single action ``space``.
 

@@ -26,6 +26,7 @@ from benchmarks.families.base import (
     OnlineResult,
     agent_actions,
     agent_probs,
+    check_behaviour_keys,
     one_hot,
 )
 from benchmarks.ope import gaussian_kernel, kernel_is_estimate, off_policy_estimates
@@ -52,10 +53,7 @@ class PromptFamily(Family):
     def behaviour_policy(
         self, env: gym.Env, settings: dict[str, Any], seed: int
     ) -> BehaviourPolicy:
-        unknown = sorted(set(settings) - _BEHAVIOUR_KEYS)
-        if unknown:
-            raise CellError(f"unknown behaviour setting(s) {unknown}; allowed: "
-                            f"{sorted(_BEHAVIOUR_KEYS)}")
+        check_behaviour_keys(settings, _BEHAVIOUR_KEYS)
         base = env.unwrapped
         kind = settings.get("policy", "reference")
         if kind == "uniform":

@@ -27,6 +27,7 @@ from benchmarks.families.base import (
     OnlineResult,
     agent_actions,
     agent_probs,
+    check_behaviour_keys,
 )
 from recsim_envs.data import LoggedDataset
 from recsim_envs.policies import BehaviourPolicy, UniformPolicy
@@ -46,10 +47,7 @@ class SequentialFamily(Family):
     def behaviour_policy(
         self, env: gym.Env, settings: dict[str, Any], seed: int
     ) -> BehaviourPolicy:
-        unknown = sorted(set(settings) - _BEHAVIOUR_KEYS)
-        if unknown:
-            raise CellError(f"unknown behaviour setting(s) {unknown}; allowed: "
-                            f"{sorted(_BEHAVIOUR_KEYS)}")
+        check_behaviour_keys(settings, _BEHAVIOUR_KEYS)
         self._llm_alignment = float(settings.get("llm_alignment", 0.5))
         self._env = env
         base = env.unwrapped

@@ -170,34 +170,15 @@ def _row_of(fut: cf.Future, cell: Cell, context: RunContext) -> dict[str, Any]:
 
 def crashed_row(cell: Cell, context: RunContext, message: str) -> dict[str, Any]:
     """The failed row of a cell whose worker process died before returning a row."""
-    import dataclasses
+    from benchmarks.runner import cell_seeds, row_header
 
-    from benchmarks.results import ROW_SCHEMA
-    from benchmarks.runner import cell_seeds
-
-    return {
-        "schema": ROW_SCHEMA,
-        "cell_id": cell.cell_id,
-        "suite": cell.spec.name,
-        "size": cell.spec.size,
-        "family": cell.spec.family,
-        "spec_hash": cell.spec.digest(),
-        "env": dataclasses.asdict(cell.env),
-        "behaviour": cell.behaviour(),
-        "data": dataclasses.asdict(cell.spec.data),
-        "evaluation": dataclasses.asdict(cell.spec.evaluation),
-        "agent": dataclasses.asdict(cell.agent),
-        "seed_index": cell.seed_index,
-        "seeds": cell_seeds(cell.spec.name, cell.env.name, cell.seed_index),
-        "versions": {"recsim_envs": context.version, "git_commit": context.git_commit,
-                     "git_dirty": context.git_dirty},
-        "status": "failed",
-        "error": f"cell {cell.label} failed: its worker process died ({message})",
-        "failed_phase": "worker",
-        "online": None,
-        "ope": None,
-        "timing": {"finished_at": time.time()},
-    }
+    row = row_header(cell, context, cell_seeds(cell.spec.name, cell.env.name, cell.seed_index))
+    row.update(
+        error=f"cell {cell.label} failed: its worker process died ({message})",
+        failed_phase="worker",
+        timing={"finished_at": time.time()},
+    )
+    return row
 
 
 class RayExecutor:

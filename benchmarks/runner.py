@@ -219,18 +219,9 @@ def _source_hash(target: str) -> str | None:
 Progress = Callable[[str], None]
 
 
-def run_cell(cell: Cell, context: RunContext, progress: Progress | None = None) -> dict[str, Any]:
-    """Run one cell and return its row (never raises for a problem of the cell)."""
-    with torch_threads(context.torch_threads):
-        return _run_cell(cell, context, progress)
-
-
-def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dict[str, Any]:
-    progress = progress or (lambda phase: None)
-    t_start = time.perf_counter()
-    timing: dict[str, float] = {}
-    seeds = cell_seeds(cell.spec.name, cell.env.name, cell.seed_index)
-    row: dict[str, Any] = {
+def row_header(cell: Cell, context: RunContext, seeds: dict[str, int]) -> dict[str, Any]:
+    """The fields every row of ``cell`` carries, set to a failed state until the cell ends."""
+    return {
         "schema": ROW_SCHEMA,
         "cell_id": cell.cell_id,
         "suite": cell.spec.name,
@@ -241,7 +232,7 @@ def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dic
         "behaviour": cell.behaviour(),
         "data": dataclasses.asdict(cell.spec.data),
         "evaluation": dataclasses.asdict(cell.spec.evaluation),
-        "agent": {**dataclasses.asdict(cell.agent)},
+        "agent": dataclasses.asdict(cell.agent),
         "seed_index": cell.seed_index,
         "seeds": seeds,
         "versions": {
@@ -255,6 +246,20 @@ def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dic
         "online": None,
         "ope": None,
     }
+
+
+def run_cell(cell: Cell, context: RunContext, progress: Progress | None = None) -> dict[str, Any]:
+    """Run one cell and return its row (never raises for a problem of the cell)."""
+    with torch_threads(context.torch_threads):
+        return _run_cell(cell, context, progress)
+
+
+def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dict[str, Any]:
+    progress = progress or (lambda phase: None)
+    t_start = time.perf_counter()
+    timing: dict[str, float] = {}
+    seeds = cell_seeds(cell.spec.name, cell.env.name, cell.seed_index)
+    row = row_header(cell, context, seeds)
     phase = "setup"
     try:
         family = get_family(cell.spec.family)

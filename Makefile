@@ -3,16 +3,24 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every pip call installs the exact versions of constraints.txt.
+PIP := $(BIN)/python -m pip install --progress-bar off -c constraints.txt
+BOARD_DIR := results/leaderboard
+ARGS ?= --help
 
-.PHONY: install test test-slow lint leaderboard bench clean
+.PHONY: install test test-slow lint leaderboard refresh-leaderboard recsim-bench bench clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
+	@echo "[install 1/4] virtual environment in $(VENV)"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch first, pinned, so nothing pulls the CUDA build
-	$(BIN)/python -m pip install --quiet -c constraints.txt torch
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@echo "[install 2/4] pip"
+	$(BIN)/python -m pip install --progress-bar off --upgrade pip
+	@echo "[install 3/4] torch (CPU build, pinned, first: nothing may pull the CUDA build)"
+	$(PIP) torch
+	@echo "[install 4/4] recsim_envs and its pinned dependencies, test tools, Ray and Minari"
+	$(PIP) -e ".[dev]"
 	touch $(STAMP)
+	@echo "[install] done: $(BIN)/python, $(BIN)/recsim-bench"
 
 install: $(STAMP)
 
@@ -26,10 +34,21 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 # The quick suites (resumable: finished cells in results/leaderboard are skipped; delete
-# the folder for a fresh run), then the ranked tables, plots and benchmarks/LEADERBOARD.md.
+# the folder for a fresh run), then the ranked tables, plots and
+# results/leaderboard/LEADERBOARD.md. Writes nothing tracked by git.
 leaderboard: $(STAMP)
-	$(BIN)/python -m benchmarks run two_stage prompt sequential --size quick --workers 2 --out results/leaderboard
-	$(BIN)/python -m benchmarks leaderboard results/leaderboard --markdown benchmarks/LEADERBOARD.md --title "Leaderboard (quick suites)"
+	$(BIN)/python -m benchmarks run two_stage prompt sequential --size quick --workers 2 --out $(BOARD_DIR)
+	$(BIN)/python -m benchmarks leaderboard $(BOARD_DIR) --markdown $(BOARD_DIR)/LEADERBOARD.md --title "Leaderboard (quick suites)"
+
+# The only target that changes the committed board: copy the one `make leaderboard` made.
+refresh-leaderboard: leaderboard
+	cp $(BOARD_DIR)/LEADERBOARD.md benchmarks/LEADERBOARD.md
+	@echo "benchmarks/LEADERBOARD.md refreshed from $(BOARD_DIR)/LEADERBOARD.md"
+
+# The benchmark command line without activating the venv:
+#   make recsim-bench ARGS="run two_stage --size quick --out results/bench"
+recsim-bench: $(STAMP)
+	$(BIN)/recsim-bench $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/perf_two_stage.py

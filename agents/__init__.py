@@ -35,8 +35,9 @@ _BUILTIN: dict[str, str] = {
     "bc": "agents.behaviour_cloning:BehaviourCloning",
     "ppo": "agents.sb3_online:PPOOnline",
     "dqn": "agents.sb3_online:DQNOnline",
-    "seq_random": "agents.online_harness:SeqRandom",
-    "seq_oracle": "agents.online_harness:SeqOracle",
+    "seq_random": "agents.sequential_reference:SeqRandom",
+    "seq_oracle": "agents.sequential_reference:SeqOracle",
+    "seq_logging": "agents.sequential_reference:SeqLogging",
 }
 for _name, _target in _BUILTIN.items():
     register(_name, _target, overwrite=True)

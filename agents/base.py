@@ -30,7 +30,7 @@ class Agent(Protocol):
 
     name: ClassVar[str]
 
-    def fit(self, dataset: LoggedDataset) -> Agent:
+    def fit(self, dataset: LoggedDataset, deployment: Any = None) -> Agent:
         """Learn from logged rounds only; returns ``self`` so calls chain."""
         ...
 

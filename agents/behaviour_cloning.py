@@ -52,11 +52,8 @@ class BehaviourCloning(BaseAgent):
     Config: ClassVar[type] = BCConfig
 
     @single_threaded
-    def fit(self, dataset: LoggedDataset, llm: Any = None) -> BehaviourCloning:
-        """Fit on ``dataset`` (its ``system`` must hold ``obs_layout`` and ``item_features``).
-
-        ``llm`` is accepted and ignored so the sequential harness can call every agent alike.
-        """
+    def fit(self, dataset: LoggedDataset, deployment: Any = None) -> BehaviourCloning:
+        """Fit on ``dataset`` (its ``system`` must hold ``obs_layout`` and ``item_features``)."""
         if len(dataset) == 0:
             raise AgentError("behaviour cloning needs logged rounds; the dataset is empty")
         dataset.require("obs_layout", "item_features", "item_category")
@@ -91,8 +88,8 @@ class BehaviourCloning(BaseAgent):
         init_params(self.net, torch.Generator().manual_seed(self.config.seed))
 
     @single_threaded
-    def action_probs(self, obs: np.ndarray) -> np.ndarray:
-        """(n, dim) -> (n, n_items) imitated logging distribution."""
+    def item_probs(self, obs: np.ndarray) -> np.ndarray:
+        """(n, dim) -> (n, n_items) imitated logging distribution (``act`` deploys its argmax)."""
         self._require_fitted()
         x, _ = as_batch(obs, self.layout.dim)
         with torch.no_grad():

@@ -127,17 +127,21 @@ class DSO(PromptPolicyAgent):
         self.generator = None
         self.timings: dict[str, float] = {}
 
-    def fit(self, dataset: LoggedDataset, generator=None, **kwargs: Any) -> DSO:
+    def fit(self, dataset: LoggedDataset, deployment: Any = None, generator: Any = None,
+            **kwargs: Any) -> DSO:
         """Learn from logged rounds, writing fresh sentences with the frozen ``generator``.
 
         Args:
             dataset: logged prompt rounds with ``extras['sentence_embedding']`` (n, d_s) and
                 ``extras['pi_b']`` (n, n_prompts), and ``meta.info['query_slice']``.
-            generator: the frozen generator handle (``generate(query, prompt_ids, rng)``);
-                defaults to ``self.generator``.
+            deployment: the deployed system; its ``generator`` is the frozen generator.
+            generator: the frozen generator handle (``generate(query, prompt_ids, rng)``)
+                given directly; defaults to the deployment's, then ``self.generator``.
         """
         import time
 
+        generator = generator if generator is not None else getattr(deployment, "generator",
+                                                                    None)
         if generator is not None:
             self.generator = generator
         t0 = time.perf_counter()

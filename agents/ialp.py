@@ -75,6 +75,12 @@ def init_params(module: nn.Module, gen: torch.Generator) -> None:
                 p.zero_()
 
 
+def text_user_of(deployment: Any) -> Any:
+    """The deployment's simulated text user (a fresh one), or None."""
+    factory = getattr(deployment, "text_user", None)
+    return None if factory is None else factory()
+
+
 class ItemScorer(nn.Module):
     """State encoder of (user features, last k items with feedback) and one score per item.
 
@@ -300,13 +306,16 @@ class IALP(BaseAgent):
 
     # ------------------------------------------------------------ offline
     @single_threaded
-    def fit(self, dataset: LoggedDataset, llm: Any = None) -> IALP:
+    def fit(self, dataset: LoggedDataset, deployment: Any = None, *, llm: Any = None) -> IALP:
         """Pre-train from imagined sessions with ``llm`` (and logged rollouts if any).
 
         Args:
             dataset: logged sequential rollouts (may be small; see ``use_logged``).
-            llm: an :class:`~recsim_envs.llm.LLMUser` (required).
+            deployment: the deployed system; its ``text_user()`` is the language-model user.
+            llm: an :class:`~recsim_envs.llm.LLMUser` given directly (overrides the
+                deployment's).
         """
+        llm = llm if llm is not None else text_user_of(deployment)
         if llm is None:
             raise AgentError("iALP needs the language-model user: fit(dataset, "
                              "llm=env.unwrapped.make_llm_user(alignment=...))")
@@ -536,8 +545,8 @@ class IALP(BaseAgent):
         return torch.as_tensor(arr), single
 
     @single_threaded
-    def action_probs(self, obs: np.ndarray) -> np.ndarray:
-        """(n, dim) -> (n, n_items) softmax of the actor."""
+    def item_probs(self, obs: np.ndarray) -> np.ndarray:
+        """(n, dim) -> (n, n_items) softmax of the actor (``act`` deploys its argmax)."""
         x, _ = self._obs(obs)
         with torch.no_grad():
             return torch.softmax(self.actor(x), dim=1).double().numpy()
@@ -592,8 +601,9 @@ class AIALPFineTune(IALP):
     name: ClassVar[str] = "a_ialp_ft"
 
     @single_threaded
-    def fit(self, dataset: LoggedDataset, llm: Any = None) -> AIALPFineTune:
-        super().fit(dataset, llm)
+    def fit(self, dataset: LoggedDataset, deployment: Any = None, *,
+            llm: Any = None) -> AIALPFineTune:
+        super().fit(dataset, deployment, llm=llm)
         self._start_online()
         return self
 
@@ -743,7 +753,9 @@ class LLMGreedy(BaseAgent):
     name: ClassVar[str] = "llm_greedy"
     Config: ClassVar[type] = LLMGreedyConfig
 
-    def fit(self, dataset: LoggedDataset, llm: Any = None) -> LLMGreedy:
+    def fit(self, dataset: LoggedDataset, deployment: Any = None, *,
+            llm: Any = None) -> LLMGreedy:
+        llm = llm if llm is not None else text_user_of(deployment)
         if llm is None:
             raise AgentError("llm_greedy needs the language-model user: fit(dataset, "
                              "llm=env.unwrapped.make_llm_user(alignment=...))")

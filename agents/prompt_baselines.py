@@ -121,7 +121,8 @@ class PromptPolicyAgent(BaseAgent):
         self._act_rng = np.random.default_rng(self.config.seed)
 
     # ---------------------------------------------------------------- training
-    def fit(self, dataset: LoggedDataset, **kwargs: Any) -> PromptPolicyAgent:
+    def fit(self, dataset: LoggedDataset, deployment: Any = None,
+            **kwargs: Any) -> PromptPolicyAgent:
         """Learn the policy from logged rounds only; returns ``self``."""
         import torch
 
@@ -428,7 +429,7 @@ class OnlinePG(PromptPolicyAgent):
     name = "online_pg"
     offline = False
 
-    def fit(self, dataset: LoggedDataset, **kwargs: Any) -> OnlinePG:
+    def fit(self, dataset: LoggedDataset, deployment: Any = None, **kwargs: Any) -> OnlinePG:
         check_prompt_dataset(dataset, self.name)
         return self.setup(int(dataset.context.shape[1]), int(dataset.meta.n_actions))
 
@@ -502,7 +503,8 @@ class UniformPrompt(BaseAgent):
         self.n_prompts = 0
         self._act_rng = np.random.default_rng(self.config.seed)
 
-    def fit(self, dataset: LoggedDataset, **kwargs: Any) -> UniformPrompt:
+    def fit(self, dataset: LoggedDataset, deployment: Any = None,
+            **kwargs: Any) -> UniformPrompt:
         check_prompt_dataset(dataset, self.name)
         self.obs_dim = int(dataset.context.shape[1])
         self.n_prompts = int(dataset.meta.n_actions)
@@ -538,8 +540,11 @@ class PromptLogging(UniformPrompt):
 
     name = "prompt_logging"
 
-    def fit(self, dataset: LoggedDataset, behaviour=None, **kwargs: Any) -> PromptLogging:
+    def fit(self, dataset: LoggedDataset, deployment: Any = None, behaviour: Any = None,
+            **kwargs: Any) -> PromptLogging:
         super().fit(dataset)
+        behaviour = behaviour if behaviour is not None else getattr(deployment, "behaviour",
+                                                                    None)
         if behaviour is None:
             raise AgentError(
                 "prompt_logging replays the behaviour policy: pass fit(dataset, "

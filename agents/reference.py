@@ -50,9 +50,10 @@ class _ReferenceAgent(BaseAgent):
         super().__init__(config, **overrides)
         self.shapes: TwoStageShapes | None = None
 
-    def fit(self, dataset: LoggedDataset) -> _ReferenceAgent:
+    def fit(self, dataset: LoggedDataset, deployment: Any = None) -> _ReferenceAgent:
         """Read the system's shapes (and, for some, statistics) from the logs; returns self."""
         self.shapes = check_two_stage_dataset(dataset)
+        self._deployment = deployment
         self._fit(dataset)
         self.fitted = True
         return self
@@ -76,6 +77,7 @@ class RandomPolicy(_ReferenceAgent):
     """k distinct items uniformly at random per user (torch generator seeded from ``seed``)."""
 
     name: ClassVar[str] = "random"
+    with_replacement: ClassVar[bool] = False
 
     def _fit(self, dataset: LoggedDataset) -> None:
         self._generator = torch.Generator().manual_seed(int(self.config.seed))
@@ -95,8 +97,8 @@ class RandomPolicy(_ReferenceAgent):
         out = torch.cat(parts).numpy().astype(np.int64)
         return out[0] if single else out
 
-    def action_probs(self, obs: np.ndarray) -> np.ndarray:
-        """Uniform over the catalogue, (n, n_items)."""
+    def candidate_probs(self, obs: np.ndarray) -> np.ndarray:
+        """Uniform over the catalogue, (n, n_items); ``act`` draws k distinct items."""
         x, _ = self._batch(obs)
         return np.full((len(x), self.shapes.n_items), 1.0 / self.shapes.n_items)
 
@@ -152,12 +154,14 @@ class LoggingPolicy(_ReferenceAgent):
     """The behaviour policy itself: k i.i.d. draws from ``policy.probs(obs)``, as the
     environment's ``log_rounds`` drew the logged candidate sets.
 
-    Built with the behaviour policy object: ``agents.make("logging", policy=behaviour)``.
+    The behaviour policy comes with the deployment (``fit(dataset, deployment)``, as the
+    harness calls it) or is given directly: ``agents.make("logging", policy=behaviour)``.
     Draws come from a numpy generator seeded from ``seed`` at ``fit``. The policy object is
     code, not tensors, so this agent cannot be checkpointed (``save`` raises).
     """
 
     name: ClassVar[str] = "logging"
+    with_replacement: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -166,14 +170,16 @@ class LoggingPolicy(_ReferenceAgent):
         **overrides: Any,
     ) -> None:
         super().__init__(config, **overrides)
-        if policy is None or not hasattr(policy, "probs"):
-            raise AgentError(
-                "the logging reference needs the behaviour policy: "
-                "agents.make('logging', policy=behaviour_policy)"
-            )
         self.policy = policy
 
     def _fit(self, dataset: LoggedDataset) -> None:
+        deployed = getattr(self._deployment, "behaviour", None)
+        self.policy = deployed if deployed is not None else self.policy
+        if self.policy is None or not hasattr(self.policy, "probs"):
+            raise AgentError(
+                "the logging reference needs the behaviour policy: fit(dataset, deployment) "
+                "with deployment.behaviour, or agents.make('logging', policy=behaviour_policy)"
+            )
         if self.policy.n_actions != self.shapes.n_items:
             raise AgentError(
                 f"the behaviour policy covers {self.policy.n_actions} items; the data's "
@@ -181,14 +187,15 @@ class LoggingPolicy(_ReferenceAgent):
             )
         self._rng = np.random.default_rng(int(self.config.seed))
 
-    def action_probs(self, obs: np.ndarray) -> np.ndarray:
-        """The behaviour policy's per-draw probabilities, (n, n_items)."""
+    def candidate_probs(self, obs: np.ndarray) -> np.ndarray:
+        """The behaviour policy's per-draw probabilities, (n, n_items); ``act`` draws k
+        i.i.d. candidates from them."""
         x, _ = self._batch(obs)
         return np.asarray(self.policy.probs(x), dtype=np.float64)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         x, single = self._batch(obs)
-        draws = sample_categorical(self.action_probs(x), self.shapes.n_candidates, self._rng)
+        draws = sample_categorical(self.candidate_probs(x), self.shapes.n_candidates, self._rng)
         return draws[0] if single else draws
 
     def state_dict(self) -> dict[str, Any]:

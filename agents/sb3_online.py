@@ -5,7 +5,7 @@ harness's ``learn_episodes(n, make_env)`` hook: stable-baselines3 drives its own
 environment loop, so the harness hands these baselines a factory for their own
 environment instance (same id and settings, Dict observations with
 ``MultiInputPolicy``) and they learn for exactly ``n`` more episodes - the same budget of
-online episodes the other agents get (see :mod:`agents.online_harness`). ``fit`` reads
+online episodes the other agents get (see :mod:`recsim_envs.evaluation.learning`). ``fit`` reads
 only the observation layout: nothing is learned from logged data.
 
 Seeding: stable-baselines3 seeds its own model with ``seed`` (it sets the global torch,
@@ -72,7 +72,7 @@ class _SB3Online(BaseAgent):
     algo: ClassVar[str] = ""
     Config: ClassVar[type] = SB3Config
 
-    def fit(self, dataset: LoggedDataset, llm: Any = None) -> _SB3Online:
+    def fit(self, dataset: LoggedDataset, deployment: Any = None) -> _SB3Online:
         """Read the observation layout only (these baselines learn online from scratch)."""
         dataset.require("obs_layout")
         self.layout = ObsLayout.from_array(dataset.system["obs_layout"])
@@ -139,7 +139,7 @@ class _SB3Online(BaseAgent):
         self._require_fitted()
         if self.model is None:
             raise AgentError(f"{self.name} learns online only: run it through "
-                             "agents.online_harness.run_online first")
+                             "recsim_envs.evaluation.learning.run_online first")
         x, single = as_batch(obs, self.layout.dim)
         users, feats, items, fb = self.layout.split(x)
         a, _ = self.model.predict({"user_id": users, "user_features": feats, "recent_items": items,

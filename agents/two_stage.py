@@ -330,7 +330,7 @@ class CandidateGenerator(BaseAgent):
     """A two-tower candidate generator trained on logged positives; subclasses set the loss.
 
     ``act(obs)`` returns the generator's top-k item ids, best first: (k,) for one
-    observation, (n, k) for (n, obs_dim). ``action_probs(obs)`` returns p_theta(.|s)
+    observation, (n, k) for (n, obs_dim). ``item_probs(obs)`` returns p_theta(.|s)
     (n, n_items). ``rank_items(obs, k)`` gives the k best ids for one-stage ranking metrics.
     """
 
@@ -439,7 +439,7 @@ class CandidateGenerator(BaseAgent):
         self._optimizer.step()
         return float(loss.detach())
 
-    def fit(self, dataset: LoggedDataset) -> CandidateGenerator:
+    def fit(self, dataset: LoggedDataset, deployment: Any = None) -> CandidateGenerator:
         """Train on the logged positives of ``dataset`` (see module docstring); returns self."""
         g = self.begin_fit(dataset)
         n = len(self._action)
@@ -491,7 +491,7 @@ class CandidateGenerator(BaseAgent):
         self._require_fitted()
         return self.rank_items(obs, self.shapes.n_candidates)
 
-    def action_probs(self, obs: np.ndarray) -> np.ndarray:
+    def item_probs(self, obs: np.ndarray) -> np.ndarray:
         """p_theta(.|s): (n, n_items) float64 (a single observation gives (1, n_items))."""
         logits, _ = self._logits(obs)
         return logits.double().softmax(dim=1).numpy()

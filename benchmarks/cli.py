@@ -1,23 +1,69 @@
-"""``python -m benchmarks``: run suites or spec files, and build leaderboards.
+"""``python -m benchmarks`` (or the console script ``recsim-bench``): run suites or spec
+files, and build leaderboards.
 
     python -m benchmarks run two_stage --size quick --out results/bench
     python -m benchmarks run my_spec.toml --agent mypkg.mymodule:MyAgent --workers 2
     python -m benchmarks leaderboard results/bench
 
 Exit status: 0 when every cell succeeded, 1 when any cell failed (listed at the end),
-2 for a spec or command-line error.
+2 for a spec or command-line error, 130 / 143 when stopped by SIGINT (Ctrl-C) / SIGTERM
+(finished cells are kept; the same command resumes).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
 
-from benchmarks.spec import BenchmarkSpec, SpecError, load_spec, parse_agent_arg
+from benchmarks.spec import BenchmarkSpec, EnvSpec, SpecError, load_spec, parse_agent_arg
 from benchmarks.suites import SIZES, SUITES, builtin_suite
 
 EXIT_OK, EXIT_FAILED_CELLS, EXIT_USAGE = 0, 1, 2
+
+
+class Stopped(BaseException):
+    """Raised in the main thread by SIGINT or SIGTERM during a run.
+
+    A ``BaseException`` (like ``KeyboardInterrupt``) so that a cell's ``except Exception``
+    does not record it as the cell's failure.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _install_stop_handlers() -> dict[int, object]:
+    """SIGINT and SIGTERM raise :class:`Stopped` once; later ones are ignored while the run
+    stops (a second Ctrl-C must not interrupt the clean-up). Returns the old handlers."""
+    old: dict[int, object] = {}
+
+    def handler(signum: int, frame: object) -> None:
+        for sig in old:
+            signal.signal(sig, signal.SIG_IGN)
+        raise Stopped(signum)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        old[sig] = signal.signal(sig, handler)
+    return old
+
+
+def _cells_done(specs: list[BenchmarkSpec], out: str) -> tuple[int, int]:
+    """(cells with an OK row in ``out``, all cells) over ``specs``."""
+    from benchmarks.results import latest_rows, read_rows
+    from benchmarks.runner import cells_of, results_path
+
+    done = total = 0
+    for spec in specs:
+        ids = {c.cell_id for c in cells_of(spec)}
+        ok = {r["cell_id"] for r in latest_rows(read_rows(results_path(out, spec)).rows)
+              if r["status"] == "ok"}
+        total += len(ids)
+        done += len(ids & ok)
+    return done, total
 
 
 def _resolve_spec(target: str, size: str) -> BenchmarkSpec:
@@ -30,6 +76,27 @@ def _resolve_spec(target: str, size: str) -> BenchmarkSpec:
                     "(.toml/.yaml)")
 
 
+def _env_args(values: list[str]) -> tuple[EnvSpec, ...]:
+    """``--env [LABEL=]ID`` values as environments with their own default settings; a
+    ``module:ID`` is resolved here too, so a module that does not import is a usage error."""
+    from benchmarks.envs import EnvIdError, env_label, resolve_env_id
+
+    out = []
+    for text in values:
+        label, sep, env_id = text.partition("=")
+        if not sep:
+            label, env_id = env_label(text), text
+        try:
+            resolve_env_id(env_id)
+        except EnvIdError as exc:
+            raise SpecError(f"--env: {exc}") from exc
+        out.append(EnvSpec(name=label, id=env_id))
+    labels = [e.name for e in out]
+    if len(set(labels)) != len(labels):
+        raise SpecError(f"--env labels must be unique, got {labels}; use LABEL=ID")
+    return tuple(out)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from benchmarks.executors import EXECUTORS
     from benchmarks.runner import run_benchmark
@@ -38,10 +105,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         specs = [_resolve_spec(t, args.size) for t in targets]
         extra = [parse_agent_arg(a) for a in args.agent or []]
+        envs = _env_args(args.env or [])
         if args.executor not in EXECUTORS:
             raise SpecError(f"unknown executor {args.executor!r}; use one of {EXECUTORS}")
         if args.workers < 1:
             raise SpecError(f"--workers must be >= 1, got {args.workers}")
+        if args.address and args.executor != "ray":
+            raise SpecError("--address names a Ray cluster; use it with --executor ray")
         final = []
         for spec in specs:
             agents = list(spec.agents) + extra
@@ -52,32 +122,52 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                     f"does not have; it has {[a.name for a in agents]}")
                 agents = [a for a in agents if a.name in args.only]
             changes = {"agents": tuple(agents)}
+            if envs:
+                changes["envs"] = envs
             if args.seeds is not None:
                 changes["seeds"] = args.seeds
             final.append(spec.replace(**changes))
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.address:
+        # The Ray executor connects to the cluster named here (see RayExecutor).
+        os.environ["RAY_ADDRESS"] = args.address
     progress = not args.quiet and sys.stderr.isatty()
     log = (lambda msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     failures: list[str] = []
-    for spec in final:
-        try:
-            summary = run_benchmark(spec, args.out, workers=args.workers,
-                                    executor=args.executor, progress=progress, log=log)
-        except (RuntimeError, ValueError) as exc:  # e.g. Ray missing
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_USAGE
-        failures.extend(summary.failures)
-        n_ok = sum(r["status"] == "ok" for r in summary.rows)
-        print(f"{spec.name} ({spec.size}): {summary.n_cells} cells, {summary.n_skipped} already "
-              f"done, {n_ok} ok, {len(summary.failures)} failed -> {summary.results_path}")
+    old_handlers = _install_stop_handlers()
+    try:
+        for spec in final:
+            try:
+                summary = run_benchmark(spec, args.out, workers=args.workers,
+                                        executor=args.executor, progress=progress, log=log)
+            except (RuntimeError, ValueError) as exc:  # e.g. Ray missing
+                print(f"error: {exc}", file=sys.stderr)
+                return EXIT_USAGE
+            failures.extend(summary.failures)
+            _report(spec, summary)
+    except Stopped as stop:
+        done, total = _cells_done(final, args.out)
+        print(f"stopped: {done} of {total} cells done; run the same command to resume",
+              file=sys.stderr)
+        return 128 + stop.signum
+    finally:
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
     if failures:
         print(f"\n{len(failures)} cell(s) failed:", file=sys.stderr)
         for f in failures:
             print(f"  - {f}", file=sys.stderr)
         return EXIT_FAILED_CELLS
     return EXIT_OK
+
+
+def _report(spec: BenchmarkSpec, summary: object) -> None:
+    n_ok = sum(r["status"] == "ok" for r in summary.rows)
+    print(f"{spec.name} ({spec.size}): {summary.n_cells} cells, {summary.n_skipped} already "
+          f"done, {n_ok} ok, {len(summary.failures)} failed -> {summary.results_path}",
+          flush=True)
 
 
 def _cmd_leaderboard(args: argparse.Namespace) -> int:
@@ -99,7 +189,8 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
     csv_path = Path(args.csv) if args.csv else directory / "leaderboard.csv"
     lb.write_atomic(md_path, lb.to_markdown(board, title=args.title))
     lb.write_atomic(csv_path, lb.to_csv(board))
-    print(f"wrote {md_path} and {csv_path}")
+    ope_path = lb.write_ope_csv(board, directory / "ope.csv")
+    print(f"wrote {md_path}, {csv_path} and {ope_path}")
     if not args.no_plots:
         from benchmarks.plots import write_plots
 
@@ -117,9 +208,9 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(prog: str = "python -m benchmarks") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmarks",
+        prog=prog,
         description="Benchmark offline agents: log data, fit, evaluate online and "
         "off-policy, and rank them.",
     )
@@ -139,12 +230,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--agent", action="append", metavar="NAME_OR_MODULE:CLASS",
                      help="add an agent: a registered name, module:Class, or "
                      "label=module:Class (repeatable)")
+    run.add_argument("--env", action="append", metavar="[LABEL=]ID",
+                     help="run on this environment instead of the spec's, with its default "
+                     "settings: a registered id, or module.path:ID for one registered by "
+                     "your own module (e.g. examples.my_env:MyTwoStage-v0); repeatable")
     run.add_argument("--only", nargs="+", metavar="LABEL",
                      help="run only the agents with these labels")
     run.add_argument("--workers", type=int, default=1, help="cells run in parallel (default 1)")
     run.add_argument("--executor", default="local", help="local (process pool, default), "
                      "ray (Ray tasks; needs `pip install 'ray[default]'`) or serial "
                      "(this process, for debugging)")
+    run.add_argument("--address", default=None, metavar="ADDR",
+                     help="with --executor ray: the Ray cluster to run on (`auto`, "
+                     "HOST:6379 on a cluster node, or ray://HOST:10001); default: "
+                     "$RAY_ADDRESS, else a local Ray instance with --workers CPUs")
     run.add_argument("--out", default="results/benchmarks",
                      help="directory of the result files (default results/benchmarks)")
     run.add_argument("--quiet", action="store_true", help="no progress bars or messages")
@@ -170,6 +269,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    """Entry point of ``python -m benchmarks`` and of the ``recsim-bench`` console script."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    prog = "recsim-bench" if name.startswith("recsim-bench") else "python -m benchmarks"
+    parser = build_parser(prog)
     args = parser.parse_args(argv)
     return args.func(args)

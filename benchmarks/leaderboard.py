@@ -1,16 +1,27 @@
-"""Ranked tables from result rows: one per (suite, environment), in Markdown and CSV.
+"""Ranked tables from result rows: one per (suite, environment), in Markdown, CSV and text.
 
-Per agent: the mean online value over seeds with its 95% interval (Student t over seeds;
-with a single seed, the interval over evaluation users of that seed), the rank (1 = best),
-the ranks of the agents whose intervals overlap its own (no clear order between them), the
-off-policy estimates averaged over seeds and their mean error against the online value.
-Agents that use privileged information (``offline = False``) are marked with a dagger.
+Per environment (rows of schema 2; schema-1 rows are read through :func:`as_schema2`):
+
+- the ranking by the mean over seeds of the family's primary score (two-stage ``reward``,
+  prompt ``optimality``, sequential ``return``) with a 95% Student-t interval over seeds
+  (each seed draws its own world, users and logs); an agent with one seed shows the
+  per-user interval of that seed instead, and the table says so;
+- a normalised score (0 = the family's random agent, 1 = its privileged skyline; see
+  :mod:`benchmarks.references`);
+- paired comparisons over seeds with Holm-Bonferroni decisions and a wins/ties/losses
+  matrix (:mod:`benchmarks.paired`);
+- the off-policy estimates averaged over supported seeds, and off-policy selection scored
+  against the online values (:mod:`benchmarks.selection_tables`).
+
+Agents with privileged information (``agent.privileged``) are marked with a dagger, ranked,
+and get no off-policy cells. Failed cells are listed, never ranked.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -19,38 +30,84 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks.ope import ESTIMATORS
+from benchmarks import paired, selection_tables
+from benchmarks.fmt import fmt
+from benchmarks.normalise import normalise
+from benchmarks.references import describe as describe_references
 from benchmarks.results import latest_rows, read_dir
 from recsim_envs.stats import Estimate, mean_ci
 
-ALL_ESTIMATORS = (*ESTIMATORS, "kernel_is")
+__all__ = ["Entry", "Leaderboard", "Table", "as_schema2", "build", "load", "to_csv",
+           "to_markdown", "to_text", "write_atomic", "write_ope_csv", "read_dir"]
+
+_PRIMARY_LABEL = {"optimality": "optimality (0 = uniform, 1 = best policy)"}
 
 
 @dataclass
 class Entry:
-    """One agent's line in a table."""
+    """One agent's line in a table.
+
+    Attributes:
+        agent: the agent's label in the spec; ``registered`` its registry name.
+        privileged: a skyline with privileged information (marked †).
+        seeds: the seed indices it ran (ok rows).
+        score: the primary score: mean over seeds with a 95% t interval over seeds; with
+            one seed, the per-user interval of that seed's online value (``per_user``) where
+            the primary score is the online value, else no interval (NaN bounds; the
+            online value's per-user interval is in ``value_ci``).
+        scores: every score of the rows, mean over seeds.
+        value: the online value (``online.value.mean``), mean over seeds.
+        normalised: the normalised score (None where the family has no reference pair).
+        ope: {estimator: cell}; None for skylines (no off-policy rows).
+    """
 
     agent: str
-    value: Estimate
-    n_seeds: int
-    offline: bool
-    rank: int = 0
-    overlaps: list[int] = field(default_factory=list)
-    ope: dict[str, float] = field(default_factory=dict)
-    ope_error: dict[str, float] = field(default_factory=dict)
+    registered: str
+    privileged: bool
+    seeds: list[int]
+    score: Estimate
+    per_user: bool
+    scores: dict[str, float]
+    value: float
+    normalised: float | None = None
+    ope: dict[str, selection_tables.OpeCell] | None = None
+    value_ci: tuple[float, float] | None = None  # per-user interval (one-seed entries)
     fit_s: float = float("nan")
-    metrics: dict[str, float] = field(default_factory=dict)
+    rank: int = 0
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def label(self) -> str:
+        return self.agent + (" †" if self.privileged else "")
 
 
 @dataclass
 class Table:
+    """One (suite, environment): its ranked entries and everything computed from them."""
+
     suite: str
     env: str
     env_id: str
+    family: str
     measure: str
+    unit: str
+    primary: str
+    score_names: list[str]
     entries: list[Entry]
     estimators: list[str]
-    family: str = ""
+    per_seed: dict[str, dict[int, float]] = field(default_factory=dict)
+    """{agent: {seed index: primary score}}: the paired samples."""
+    ope_records: list[selection_tables.OpeRecord] = field(default_factory=list)
+    normalisation: str = ""
+    comparisons: paired.PairedResult | None = None
+    selection: selection_tables.Selection | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.suite}/{self.env}"
 
 
 @dataclass
@@ -60,67 +117,125 @@ class Leaderboard:
     problems: list[str]
     sources: list[str] = field(default_factory=list)
     """recsim_envs versions and git commits the rows came from."""
+    warnings: list[str] = field(default_factory=list)
+    """Rows that could not be ranked as they are (shown in the Markdown and the text)."""
+
+
+# ------------------------------------------------------------------------- building
+
+
+def as_schema2(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` in the schema-2 shape (schema-1 rows are converted; others returned as is).
+
+    Schema 1 had ``agent.offline`` (False for skylines), ``online.metrics`` and off-policy
+    entries ``{"mean": ...}``; its only score is the online value itself.
+    """
+    if row.get("schema", 2) >= 2 or row.get("status") != "ok":
+        return row
+    out = dict(row)
+    agent = dict(row["agent"])
+    agent["privileged"] = not agent.pop("offline", True)
+    out["agent"] = agent
+    online = dict(row["online"])
+    online.setdefault("scores", {"value": online["value"]["mean"],
+                                 **online.pop("metrics", {})})
+    online.setdefault("primary", "value")
+    online.setdefault("unit", "users")
+    out["online"] = online
+    ope = row.get("ope") or {}
+    out["ope"] = None if agent["privileged"] and not ope else {
+        k: {"estimator": k, "estimate": v.get("mean"), "ci_low": v.get("ci_low"),
+            "ci_high": v.get("ci_high"), "ess": v.get("ess")} for k, v in ope.items()}
+    return out
 
 
 def build(rows: list[dict[str, Any]], problems: list[str] | None = None) -> Leaderboard:
     """Aggregate rows (several files, repeated runs) into ranked tables."""
-    rows = latest_rows(rows, by_slot=True)
+    warnings: list[str] = []
+    rows = [as_schema2(r) for r in latest_rows(rows, by_slot=True)]
     ok = [r for r in rows if r["status"] == "ok"]
-    failures = sorted(r["error"] for r in rows if r["status"] != "ok")
+    failures = sorted(str(r.get("error")) for r in rows if r["status"] != "ok")
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in ok:
         groups.setdefault((r["suite"], r["env"]["name"]), []).append(r)
-    tables = []
-    for (suite, env), group in sorted(groups.items()):
-        by_agent: dict[str, list[dict[str, Any]]] = {}
-        for r in sorted(group, key=lambda r: r["seed_index"]):
-            by_agent.setdefault(r["agent"]["name"], []).append(r)
-        entries = [_entry(name, rs) for name, rs in by_agent.items()]
-        entries.sort(key=lambda e: (-e.value.mean, e.agent))
-        for i, e in enumerate(entries):
-            e.rank = i + 1
-        for e in entries:
-            e.overlaps = [o.rank for o in entries if o is not e and e.value.overlaps(o.value)]
-        estimators = [k for k in ALL_ESTIMATORS if any(k in e.ope for e in entries)]
-        tables.append(Table(suite, env, group[0]["env"]["id"],
-                            group[0]["online"].get("measure", "value"), entries, estimators,
-                            group[0].get("family", "")))
+    tables = [_table(suite, env, group, warnings)
+              for (suite, env), group in sorted(groups.items())]
     sources = sorted({
         f"recsim_envs {r['versions'].get('recsim_envs')} at "
         f"{(r['versions'].get('git_commit') or 'unknown commit')[:12]}"
         f"{' (uncommitted changes)' if r['versions'].get('git_dirty') else ''}"
         for r in ok
     })
-    return Leaderboard(tables, failures, list(problems or []), sources)
+    return Leaderboard(tables, failures, list(problems or []), sources, warnings)
 
 
-def _entry(name: str, rows: list[dict[str, Any]]) -> Entry:
+def _table(suite: str, env: str, group: list[dict[str, Any]], warnings: list[str]) -> Table:
+    group = sorted(group, key=lambda r: (r["agent"]["name"], r["seed_index"]))
+    first = group[0]
+    primary = first["online"]["primary"]
+    mixed = sorted({r["online"]["primary"] for r in group} - {primary})
+    if mixed:
+        warnings.append(f"{suite}/{env}: rows disagree on the primary score ({primary!r} vs "
+                        f"{mixed}); ranked by {primary!r} where present")
+    by_agent: dict[str, list[dict[str, Any]]] = {}
+    for r in group:
+        by_agent.setdefault(r["agent"]["name"], []).append(r)
+    per_seed = {}
+    for name, rs in by_agent.items():
+        per_seed[name] = {}
+        for r in rs:
+            if primary in r["online"]["scores"]:
+                per_seed[name][r["seed_index"]] = float(r["online"]["scores"][primary])
+            else:
+                warnings.append(f"{suite}/{env}/{name}/seed{r['seed_index']}: no "
+                                f"{primary!r} score; left out of the ranking")
+    entries = [_entry(name, rs, per_seed[name]) for name, rs in by_agent.items()
+               if per_seed[name]]
+    entries.sort(key=lambda e: (-e.score.mean, e.agent))
+    for i, e in enumerate(entries):
+        e.rank = i + 1
+    score_names = [primary] + sorted({k for r in group for k in r["online"]["scores"]}
+                                     - {primary})
+    family = first.get("family", "")
+    table = Table(suite, env, first["env"]["id"], family,
+                  first["online"].get("measure", "value"), first["online"].get("unit", ""),
+                  primary, score_names, entries, estimators=[],
+                  per_seed={e.agent: per_seed[e.agent] for e in entries})
+    table.normalisation = normalise(table)
+    selection_tables.attach_ope(table, by_agent)
+    table.comparisons = paired.compare(table)
+    table.selection = selection_tables.select(table)
+    return table
+
+
+def _entry(name: str, rows: list[dict[str, Any]], scores_by_seed: dict[int, float]) -> Entry:
+    rows = [r for r in rows if r["seed_index"] in scores_by_seed]
+    seeds = sorted(scores_by_seed)
     values = np.array([r["online"]["value"]["mean"] for r in rows])
+    value_ci = None
     if len(rows) == 1:
         v = rows[0]["online"]["value"]
-        value = Estimate(v["mean"], v["ci_low"], v["ci_high"], v["std"], v["n"])
+        value_ci = (float(v["ci_low"]), float(v["ci_high"]))
+        mean = scores_by_seed[seeds[0]]
+        # The per-user interval is the online value's: it is the score's interval only where
+        # the primary score is the online value (two-stage reward, sequential return).
+        score = (Estimate(mean, v["ci_low"], v["ci_high"], v["std"], v["n"])
+                 if _same(mean, v["mean"]) else Estimate(mean, math.nan, math.nan, 0.0, 1))
     else:
-        value = mean_ci(values)
-    e = Entry(agent=name, value=value, n_seeds=len(rows),
-              offline=bool(rows[0]["agent"].get("offline", True)))
-    for key in ALL_ESTIMATORS:
-        est = [(r["ope"][key]["mean"], r["online"]["value"]["mean"])
-               for r in rows if r.get("ope") and key in r["ope"]
-               and r["ope"][key].get("mean") is not None]
-        if est:
-            arr = np.array(est)
-            e.ope[key] = float(arr[:, 0].mean())
-            e.ope_error[key] = float((arr[:, 0] - arr[:, 1]).mean())
-    fits = [r["timing"].get("fit_s") for r in rows if r.get("timing", {}).get("fit_s") is not None]
-    if fits:
-        e.fit_s = float(np.mean(fits))
-    metric_names = set().union(*(r["online"].get("metrics", {}) for r in rows))
-    for m in sorted(metric_names):
-        vals = [r["online"]["metrics"].get(m) for r in rows]
-        vals = [v for v in vals if v is not None]
+        score = mean_ci([scores_by_seed[s] for s in seeds])
+    names = sorted({k for r in rows for k in r["online"]["scores"]})
+    scores = {}
+    for k in names:
+        vals = [r["online"]["scores"][k] for r in rows if r["online"]["scores"].get(k) is not None]
         if vals:
-            e.metrics[m] = float(np.mean(vals))
-    return e
+            scores[k] = float(np.mean(vals))
+    fits = [r["timing"]["fit_s"] for r in rows if r.get("timing", {}).get("fit_s") is not None]
+    agent = rows[0]["agent"]
+    return Entry(agent=name, registered=str(agent.get("agent", name)),
+                 privileged=bool(agent.get("privileged", False)), seeds=seeds, score=score,
+                 per_user=len(rows) == 1, scores=scores, value=float(values.mean()),
+                 value_ci=value_ci,
+                 fit_s=float(np.mean(fits)) if fits else float("nan"))
 
 
 def load(directory: str | Path) -> Leaderboard:
@@ -131,80 +246,106 @@ def load(directory: str | Path) -> Leaderboard:
 # ---------------------------------------------------------------------- rendering
 
 
-def _fmt(x: float, digits: int = 4) -> str:
-    return "" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
+_fmt = fmt
 
 
-_NOTES = {
-    "sequential": "IPS and SNIPS are per-decision importance sampling of the session return "
-    "and its weighted version (no DM/DR: they need a fitted Q-function).",
-    "prompt": "Kernel IS weights in sentence space (Gaussian kernel, Monte Carlo densities).",
-}
+def _ci_cell(e: Entry, table: Table) -> str:
+    if not e.per_user or e.value_ci is None:
+        return f"[{_fmt(e.score.ci_low)}, {_fmt(e.score.ci_high)}]"
+    interval = f"[{_fmt(e.value_ci[0])}, {_fmt(e.value_ci[1])}]"
+    of = "" if _same(e.score.mean, e.value) else f" of the online value ({table.measure})"
+    return f"per-user {interval}{of} ‡"
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+
+_HEADER = (
+    "Per environment: agents ranked by the mean over seeds of the family's primary score "
+    "(two-stage: reward, prompt: optimality, sequential: return per session), with its 95% "
+    "Student-t interval over seeds; each seed draws its own world, users and logs, and all "
+    "agents of a seed share them, so comparisons are paired by seed. *normalised* puts the "
+    "families on one scale: {refs} *Paired comparisons*: differences of the primary score "
+    "over common seeds, with Holm-Bonferroni decisions over all agent pairs of the "
+    "environment; the wins/ties/losses matrix uses the same decisions. *Off-policy "
+    "estimates*: each estimator's estimate of the online value (not of the primary score "
+    "where the two differ), averaged over the seeds where it had support, with its mean "
+    "error against the online value, the supported seeds and the mean effective sample size; "
+    "\"no support\" where it had none in any seed. *Off-policy selection*: each estimator's "
+    "ranking of the non-privileged agents scored against their online values (Spearman, "
+    "regret@k, SharpeRatio@k). † marks skylines with privileged information: ranked, but "
+    "no off-policy estimates and not selection candidates."
+)
 
 
 def to_markdown(board: Leaderboard, title: str = "Leaderboard") -> str:
-    """Tables as Markdown (deterministic: no timings, no dates)."""
-    out = [f"# {title}", ""]
-    out.append(
-        "Mean online value over seeds with its 95% interval; *overlaps* lists the ranks "
-        "whose intervals overlap (no clear order). Off-policy columns: each estimator's "
-        "mean estimate from held-out logs (its mean error vs the online value in "
-        "parentheses). † marks skylines with privileged information (not offline agents)."
-    )
-    out.append("")
+    """Tables as Markdown; deterministic given the rows (no timings, no dates)."""
+    out = [f"# {title}", "", _HEADER.format(refs=describe_references()), ""]
     if board.sources:
-        out.append("Rows from " + "; ".join(board.sources) + ".")
-        out.append("")
+        out += ["Rows from " + "; ".join(board.sources) + ".", ""]
     for t in board.tables:
-        out.append(f"## {t.suite} / {t.env} (`{t.env_id}`)")
-        out.append("")
-        note = _NOTES.get(t.family, "")
-        out.append(f"Online value: {t.measure}.{' ' + note if note else ''}")
-        out.append("")
-        head = ["rank", "agent", "mean", "95% CI", "seeds", "overlaps"]
-        head += [k.upper().replace("_", " ") for k in t.estimators]
-        out.append("| " + " | ".join(head) + " |")
-        out.append("|" + "|".join(["---"] * len(head)) + "|")
-        for e in t.entries:
-            cells = [
-                str(e.rank),
-                e.agent + ("" if e.offline else " †"),
-                _fmt(e.value.mean),
-                f"[{_fmt(e.value.ci_low)}, {_fmt(e.value.ci_high)}]",
-                str(e.n_seeds),
-                ", ".join(map(str, e.overlaps)) or "-",
-            ]
-            for k in t.estimators:
-                cells.append(
-                    f"{_fmt(e.ope[k])} ({e.ope_error[k]:+.4f})" if k in e.ope else "-"
-                )
-            out.append("| " + " | ".join(cells) + " |")
-        out.append("")
+        out += _table_markdown(t)
     if board.failures:
-        out.append("## Failed cells")
-        out.append("")
-        out.extend(f"- {f}" for f in board.failures)
-        out.append("")
+        out += ["## Failed cells", ""] + [f"- {f}" for f in board.failures] + [""]
+    if board.warnings:
+        out += ["## Rows not ranked as they are", ""] + [f"- {w}" for w in board.warnings] + [""]
     return "\n".join(out)
+
+
+def _table_markdown(t: Table) -> list[str]:
+    n_seeds = sorted({e.n_seeds for e in t.entries})
+    seeds = (f"{n_seeds[0]} seed{'s' if n_seeds[0] != 1 else ''}" if len(n_seeds) == 1
+             else f"{n_seeds[0]}-{n_seeds[-1]} seeds")
+    primary = _PRIMARY_LABEL.get(t.primary, t.primary)
+    if n_seeds == [1]:
+        how = ("1 seed: no interval over seeds; per-user interval of that seed shown "
+               "(run more seeds for intervals and paired tests)")
+    else:
+        how = (f"mean over {seeds} with its 95% interval over seeds (Student t; each seed "
+               "draws its own world, users and logs)")
+    out = [f"## {t.suite} / {t.env} (`{t.env_id}`)", "",
+           f"Ranked by {primary}, {how}. Online value: {t.measure}.", ""]
+    others = t.score_names[1:]
+    head = ["rank", "agent", t.primary, "95% CI", "normalised", "seeds"] + others
+    out.append("| " + " | ".join(head) + " |")
+    out.append("|" + "|".join(["---"] * len(head)) + "|")
+    for e in t.entries:
+        cells = [str(e.rank), e.label, _fmt(e.score.mean), _ci_cell(e, t),
+                 _fmt(e.normalised, 3) or "-", str(e.n_seeds)]
+        cells += [_fmt(e.scores.get(k)) or "-" for k in others]
+        out.append("| " + " | ".join(cells) + " |")
+    out.append("")
+    if any(e.per_user for e in t.entries):
+        out += ["‡ 1 seed: no interval over seeds; per-user interval of that seed shown.", ""]
+    out += [t.normalisation, ""]
+    out += paired.to_markdown(t)
+    out += selection_tables.ope_markdown(t)
+    out += selection_tables.selection_markdown(t)
+    return out
 
 
 def to_csv(board: Leaderboard) -> str:
     """One line per (suite, environment, agent) with every number, timings included."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    head = ["suite", "env", "env_id", "rank", "agent", "offline", "mean", "ci_low", "ci_high",
-            "n_seeds", "overlaps", "fit_s"]
-    head += [f"ope_{k}" for k in ALL_ESTIMATORS] + [f"ope_{k}_error" for k in ALL_ESTIMATORS]
+    estimators = sorted({k for t in board.tables for k in t.estimators},
+                        key=selection_tables.estimator_order)
+    head = ["suite", "env", "env_id", "rank", "agent", "privileged", "primary", "mean",
+            "ci_low", "ci_high", "interval", "n_seeds", "normalised", "online_value", "fit_s"]
+    head += [f"ope_{k}" for k in estimators] + [f"ope_{k}_error" for k in estimators]
     writer.writerow(head)
     for t in board.tables:
         for e in t.entries:
-            writer.writerow(
-                [t.suite, t.env, t.env_id, e.rank, e.agent, e.offline,
-                 _fmt(e.value.mean, 6), _fmt(e.value.ci_low, 6), _fmt(e.value.ci_high, 6),
-                 e.n_seeds, " ".join(map(str, e.overlaps)), _fmt(e.fit_s, 3)]
-                + [_fmt(e.ope.get(k, float("nan")), 6) for k in ALL_ESTIMATORS]
-                + [_fmt(e.ope_error.get(k, float("nan")), 6) for k in ALL_ESTIMATORS]
-            )
+            cells = [t.suite, t.env, t.env_id, e.rank, e.agent, e.privileged, t.primary,
+                     _fmt(e.score.mean, 6), _fmt(e.score.ci_low, 6), _fmt(e.score.ci_high, 6),
+                     "per-user (1 seed)" if e.per_user else "over seeds", e.n_seeds,
+                     _fmt(e.normalised, 6), _fmt(e.value, 6), _fmt(e.fit_s, 3)]
+            cells += [_fmt(e.ope[k].estimate, 6) if e.ope and k in e.ope else ""
+                      for k in estimators]
+            cells += [_fmt(e.ope[k].error, 6) if e.ope and k in e.ope else ""
+                      for k in estimators]
+            writer.writerow(cells)
     return buf.getvalue()
 
 
@@ -212,20 +353,26 @@ def to_text(board: Leaderboard) -> str:
     """A compact plain-text rendering for the terminal."""
     lines = []
     for t in board.tables:
-        lines.append(f"{t.suite} / {t.env} ({t.measure})")
+        lines.append(f"{t.suite} / {t.env}: {t.primary} ({t.measure})")
         for e in t.entries:
-            mark = "" if e.offline else " †"
-            ov = f"  overlaps {','.join(map(str, e.overlaps))}" if e.overlaps else ""
-            ope = "  ".join(f"{k}={e.ope[k]:.4f}" for k in t.estimators if k in e.ope)
-            lines.append(
-                f"  {e.rank:>2}. {e.agent + mark:<22} {e.value.mean:.4f} "
-                f"[{e.value.ci_low:.4f}, {e.value.ci_high:.4f}]{ov}  {ope}"
-            )
+            norm = f"  norm {e.normalised:.3f}" if e.normalised is not None else ""
+            kind = " per-user (1 seed)" if e.per_user else f" over {e.n_seeds} seeds"
+            lines.append(f"  {e.rank:>2}. {e.label:<22} {e.score.mean:.4f} "
+                         f"{_ci_cell(e, t)}{kind}{norm}")
+        if t.comparisons is not None:
+            lines.append("  " + t.comparisons.summary())
         lines.append("")
+    lines.extend(f"warning: {w}" for w in board.warnings)
     if board.failures:
         lines.append(f"{len(board.failures)} failed cell(s):")
         lines.extend(f"  - {f}" for f in board.failures)
     return "\n".join(lines)
+
+
+def write_ope_csv(board: Leaderboard, path: str | Path) -> Path:
+    """Write the long-format off-policy table (see :func:`benchmarks.selection_tables.ope_csv`)
+    atomically."""
+    return write_atomic(path, selection_tables.ope_csv(board.tables))
 
 
 def write_atomic(path: str | Path, text: str) -> Path:
@@ -234,7 +381,7 @@ def write_atomic(path: str | Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w") as fh:
+        with os.fdopen(fd, "w", newline="") as fh:
             fh.write(text)
         os.replace(tmp, path)
     except BaseException:

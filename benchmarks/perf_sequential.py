@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import gymnasium as gym  # noqa: E402
 
 from agents.ialp import AIALPAdaptive  # noqa: E402
-from agents.online_harness import OnlineConfig, run_online  # noqa: E402
 from recsim_envs.data import collect  # noqa: E402
 from recsim_envs.envs.sequential import ENV_ID, sequential_behaviour_policy  # noqa: E402
+from recsim_envs.evaluation.learning import OnlineConfig, run_online  # noqa: E402
 
 
 def single_steps_per_s(n_steps: int, with_text: bool) -> float:

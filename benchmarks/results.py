@@ -3,19 +3,24 @@
 A row is written as one ``write`` of a whole line followed by ``flush`` and ``fsync``, so
 an interrupted run leaves at most one partial last line; reading reports such a line (and
 any other that is not a valid row) with its line number and skips it, and the cell runs
-again on resume. Only the fields in :data:`NONDETERMINISTIC_FIELDS` may differ between
-two runs of the same cell.
+again on resume. The first row appended to a file by a run removes the broken lines
+(lines that are not JSON) from it first, rewriting the file atomically
+(:func:`repair_file`), so a broken line is reported until its cell has run again, not
+forever. Only the fields in :data:`NONDETERMINISTIC_FIELDS` may differ between two runs of
+the same cell.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROW_SCHEMA = 1
+ROW_SCHEMA = 2
 NONDETERMINISTIC_FIELDS = ("timing", "traceback")
 """Row fields that depend on the machine or the moment (excluded from equality checks)."""
 
@@ -35,11 +40,72 @@ def deterministic_part(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k not in NONDETERMINISTIC_FIELDS}
 
 
+_CHECKED: dict[str, tuple[int, int]] = {}
+"""(size, mtime) of each file as this process last left it: files this process wrote
+itself since it checked them are not read again."""
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns
+
+
+def _is_broken(line: bytes) -> bool:
+    """A line that is not JSON: a write cut short by a crash (or a hand edit gone wrong).
+    Valid JSON that is not a row of this version (e.g. a newer schema) is kept."""
+    try:
+        json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return True
+    return False
+
+
+def repair_file(path: str | Path) -> list[int]:
+    """Remove broken lines (see :func:`_is_broken`) and blank lines from a result file.
+
+    The file is rewritten through a temporary file in the same folder and ``os.replace``,
+    so a crash during the repair leaves either the old or the new file. Returns the
+    1-based numbers of the removed broken lines (empty, and the file untouched, if none).
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    lines = path.read_bytes().split(b"\n")
+    broken = [i for i, line in enumerate(lines, start=1) if line.strip() and _is_broken(line)]
+    if not broken:
+        return []
+    keep = [line for line in lines if line.strip() and not _is_broken(line)]
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(b"".join(line + b"\n" for line in keep))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return broken
+
+
 def append_row(path: str | Path, row: dict[str, Any]) -> None:
-    """Append ``row`` as one line, flushed and synced to disk before returning."""
+    """Append ``row`` as one line, flushed and synced to disk before returning.
+
+    The first time this process appends to ``path`` (or after another process changed
+    it), broken lines are removed first (:func:`repair_file`): the cells they belonged to
+    are running again, which is why rows are being appended.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     line = json.dumps(row, sort_keys=True, allow_nan=False) + "\n"
+    key = str(path.resolve())
+    state = _stat(path)
+    if state is not None and _CHECKED.get(key) != state:
+        repair_file(path)
     with open(path, "a+b") as fh:
         # A crash mid-write may have left a partial line without its newline: start afresh
         # so the new row is not glued onto it (the partial line is then reported on read).
@@ -51,6 +117,9 @@ def append_row(path: str | Path, row: dict[str, Any]) -> None:
         fh.write(line.encode())
         fh.flush()
         os.fsync(fh.fileno())
+    state = _stat(path)
+    if state is not None:
+        _CHECKED[key] = state
 
 
 def read_rows(path: str | Path) -> ReadResult:
@@ -69,7 +138,7 @@ def read_rows(path: str | Path) -> ReadResult:
             except json.JSONDecodeError as exc:
                 out.problems.append(
                     f"{path}:{lineno}: broken result line ({exc.msg} at column {exc.colno}); "
-                    "ignored - its cell runs again on resume"
+                    "ignored - its cell runs again on resume, which removes the line"
                 )
                 continue
             missing = [k for k in _REQUIRED if not isinstance(row, dict) or k not in row]

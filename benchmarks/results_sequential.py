@@ -7,7 +7,7 @@
 Per seed: log ``--n-logged`` transitions with the popularity/profile behaviour policy,
 pre-train iALP once with the language-model stub (``--alignment``), copy it into
 A-iALP_ft and A-iALP_ap, fit BC and the stub's greedy policy, and run every agent through
-:func:`agents.online_harness.run_online` (PPO and DQN learn from scratch with the same
+:func:`recsim_envs.evaluation.learning.run_online` (PPO and DQN learn from scratch with the same
 episode budget). Then an alignment sweep: for each ``--alignments`` value, pre-train iALP
 and run one online epoch of A-iALP_ft and A-iALP_ap. Prints Markdown tables (means with
 95% CIs over seeds), writes a PNG plot (matplotlib Agg) and a JSON of the raw curves.
@@ -31,9 +31,10 @@ import gymnasium as gym  # noqa: E402
 
 import agents  # noqa: E402
 from agents.ialp import IALP, AIALPAdaptive, AIALPFineTune  # noqa: E402
-from agents.online_harness import OnlineConfig, OnlineResult, run_online  # noqa: E402
 from recsim_envs.data import collect  # noqa: E402
 from recsim_envs.envs.sequential import ENV_ID, sequential_behaviour_policy  # noqa: E402
+from recsim_envs.evaluation.learning import LearningCurve as OnlineResult  # noqa: E402
+from recsim_envs.evaluation.learning import OnlineConfig, run_online  # noqa: E402
 from recsim_envs.stats import mean_ci  # noqa: E402
 
 AGENTS = ("a_ialp_ap", "a_ialp_ft", "ppo", "dqn", "bc", "llm_greedy", "seq_random",

@@ -30,12 +30,14 @@ from typing import Any
 import numpy as np
 
 from benchmarks.families import CellError, get_family
+from benchmarks.families.base import CheckedHandle
 from benchmarks.results import ROW_SCHEMA, append_row, latest_rows, read_rows
 from benchmarks.spec import AgentSpec, BenchmarkSpec, EnvSpec, stable_hash
 from recsim_envs.threads import torch_threads
 
 PHASES = ("log", "fit", "evaluate", "off-policy")
-SEED_STREAMS = ("behaviour", "log_train", "log_heldout", "agent", "evaluation", "off_policy")
+SEED_STREAMS = ("behaviour", "log_train", "log_heldout", "agent", "evaluation", "off_policy",
+                "world")
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,15 @@ class Cell:
 
     def behaviour(self) -> dict[str, Any]:
         return {**self.spec.behaviour, **self.env.behaviour}
+
+    def env_kwargs(self) -> dict[str, Any]:
+        """The environment's settings in this cell: the spec's, plus a per-seed
+        ``world_seed`` (so that intervals over seeds cover worlds) unless the spec fixes it."""
+        kwargs = dict(self.env.kwargs)
+        if self.env.vary_world and "world_seed" not in kwargs:
+            seeds = cell_seeds(self.spec.name, self.env.name, self.seed_index)
+            kwargs["world_seed"] = seeds["world"] % (2**31)
+        return kwargs
 
     @property
     def cell_id(self) -> str:
@@ -135,14 +146,14 @@ def _git_state() -> tuple[str | None, bool | None]:
 
 
 def build_agent(
-    agent_spec: AgentSpec, seed: int, behaviour: Any = None
+    agent_spec: AgentSpec, seed: int
 ) -> tuple[Any, dict[str, Any]]:
     """Instantiate an agent and describe the code that produced it.
 
     Settings are checked against the agent's ``Config`` dataclass (or ``__init__``
     signature); a ``seed`` field or parameter not set by the spec gets the cell's agent seed.
-    Agents whose ``__init__`` takes a ``policy`` argument (the ``logging`` reference) get
-    the behaviour policy that logged the data: the logging system is the deployer's own.
+    The deployed system's parts (the behaviour policy, ...) reach agents through
+    ``fit(dataset, deployment)``, never through construction.
     """
     import agents
 
@@ -171,9 +182,7 @@ def build_agent(
             )
         if "seed" in known and "seed" not in settings:
             settings["seed"] = seed
-    extra = {}
-    if "policy" in inspect.signature(cls).parameters and behaviour is not None:
-        extra["policy"] = behaviour
+    extra: dict[str, Any] = {}
     try:
         agent = cls(**settings, **extra)
     except Exception as exc:
@@ -255,6 +264,8 @@ def run_cell(cell: Cell, context: RunContext, progress: Progress | None = None) 
 
 
 def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dict[str, Any]:
+    from recsim_envs.evaluation import AgentHandle, ContractError, evaluate
+
     progress = progress or (lambda phase: None)
     t_start = time.perf_counter()
     timing: dict[str, float] = {}
@@ -263,54 +274,70 @@ def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dic
     phase = "setup"
     try:
         family = get_family(cell.spec.family)
+        env_kwargs = cell.env_kwargs()
+        row["env"]["cell_kwargs"] = env_kwargs
         phase = "log"
         progress(phase)
         t0 = time.perf_counter()
-        env = family.make_env(cell.env.id, dict(cell.env.kwargs))
+        # One environment (one world) per cell: logging, deployment and estimates share it.
+        env = family.make_env(cell.env.id, env_kwargs)
+        env_id = env.spec.id
         policy = family.behaviour_policy(env, cell.behaviour(), seeds["behaviour"])
         train = family.log(env, policy, cell.spec.data.n_train, seeds["log_train"])
         heldout = family.log(env, policy, cell.spec.data.n_heldout, seeds["log_heldout"])
+        deployment = family.deployment(env, policy, cell.behaviour())
         timing["log_s"] = time.perf_counter() - t0
         row["data"]["behaviour_policy"] = {"name": policy.name, "settings": policy.settings()}
+        row["data"]["unit"] = family.log_unit
 
         phase = "fit"
         progress(phase)
-        agent, provenance = build_agent(cell.agent, seeds["agent"], policy)
+        agent, provenance = build_agent(cell.agent, seeds["agent"])
         row["agent"].update(provenance)
         t0 = time.perf_counter()
-        spec_eval = cell.spec.evaluation
         try:
-            curve = family.fit(
-                agent, train, spec_eval.online_steps, spec_eval.curve_points,
-                _EnvFactory(family, cell.env), seeds["agent"],
-            )
-        except CellError:
-            raise
+            handle = CheckedHandle(AgentHandle(agent, name=cell.agent.name), env.action_space)
+            handle.fit(train, deployment)
+        except ContractError as exc:
+            raise CellError(str(exc)) from exc
         except Exception as exc:
             raise CellError(f"agent {cell.agent.name!r} raised in fit(): "
                             f"{type(exc).__name__}: {exc}") from exc
+        row["agent"]["privileged"] = handle.privileged
+        spec_eval = cell.spec.evaluation
+        curve = _online_phase(handle, family, env_id, cell, env_kwargs, seeds)
+        try:
+            handle.check_agreement(heldout.context, heldout.meta.n_actions)
+        except ContractError as exc:
+            raise CellError(str(exc)) from exc
         timing["fit_s"] = time.perf_counter() - t0
 
         phase = "evaluate"
         progress(phase)
         t0 = time.perf_counter()
-        result = family.evaluate(
-            agent, cell.env.id, dict(cell.env.kwargs), spec_eval.n_eval, seeds["evaluation"]
-        )
+        result = evaluate(handle, env_id, env_kwargs, spec_eval.n_eval,
+                          seeds["evaluation"])
         timing["eval_s"] = time.perf_counter() - t0
         row["online"] = {
             "value": result.value.to_dict(),
-            "metrics": result.metrics,
-            "curve": curve or result.curve,
-            "measure": family.value_name,
+            "unit": result.unit,
+            "measure": result.measure,
+            "scores": result.scores,
+            "primary": result.primary,
+            "curve": curve,
         }
 
         phase = "off-policy"
         progress(phase)
         t0 = time.perf_counter()
-        estimates = family.off_policy(agent, train, heldout, env, seeds["off_policy"])
+        if handle.privileged:
+            row["ope"] = None  # skylines read the live environment: nothing to estimate
+        else:
+            estimates = family.off_policy(handle, train, heldout, deployment, env,
+                                          np.random.default_rng(seeds["off_policy"]))
+            row["ope"] = {name: est.to_dict() for name, est in estimates.items()}
         timing["ope_s"] = time.perf_counter() - t0
-        row["ope"] = {name: est.to_dict() for name, est in estimates.items()}
+        env.close()
         row["status"] = "ok"
         phase = "done"
     except Exception as exc:  # the cell's problem is recorded, never raised
@@ -329,6 +356,35 @@ def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dic
         row = _finite_or_none(row)
         row["non_finite"] = bad
     return row
+
+
+def _online_phase(handle: Any, family: Any, env_id: str, cell: Cell,
+                  env_kwargs: dict[str, Any],
+                  seeds: dict[str, int]) -> list[dict[str, float]]:
+    """The agent's online budget (``evaluation.online_steps``), if it learns online; the
+    learning curve is measured on the evaluation users of the cell."""
+    spec_eval = cell.spec.evaluation
+    if not spec_eval.online_steps or not (handle.online or handle.episodic):
+        return []
+    from recsim_envs.evaluation.learning import run_bandit, run_sessions
+
+    try:
+        if family.log_unit == "sessions":
+            n_epochs = min(spec_eval.curve_points, spec_eval.online_steps)
+            curve = run_sessions(
+                handle, env_id, env_kwargs, n_epochs=n_epochs,
+                episodes_per_epoch=max(1, spec_eval.online_steps // n_epochs),
+                seed=seeds["agent"] % (2**31), n_eval=spec_eval.n_eval,
+                eval_seed=seeds["evaluation"],
+            )
+            return curve.points()
+        batch = int(getattr(getattr(handle.agent, "config", None), "batch_size", 32))
+        run_bandit(handle, env_id, env_kwargs, n_steps=spec_eval.online_steps,
+                   batch_size=batch, seed=seeds["agent"] % (2**31))
+        return []
+    except Exception as exc:
+        raise CellError(f"agent {handle.name!r} raised during its online phase: "
+                        f"{type(exc).__name__}: {exc}") from exc
 
 
 def _non_finite(obj: Any, path: str = "") -> list[str]:

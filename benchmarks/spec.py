@@ -60,12 +60,16 @@ class EnvSpec:
         id: registered Gymnasium id (``recsim_envs/...``).
         kwargs: settings passed to ``gymnasium.make``.
         behaviour: overrides of the spec's behaviour-policy settings for this environment.
+        vary_world: draw the world per seed (``world_seed`` from the cell's seed), so that
+            intervals over seeds cover worlds; False keeps the environment's own world
+            (also the case when ``kwargs`` sets ``world_seed``).
     """
 
     name: str
     id: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     behaviour: dict[str, Any] = field(default_factory=dict)
+    vary_world: bool = True
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,7 @@ def _sequential(size: str) -> BenchmarkSpec:
                       kwargs={"n_users": 300, "n_items": 200}),),
         agents=(
             AgentSpec("seq_random", "seq_random"),
+            AgentSpec("seq_logging", "seq_logging"),
             AgentSpec("bc", "bc", {"updates": 500} if quick else {}),
             AgentSpec("llm_greedy", "llm_greedy"),
             AgentSpec("ialp", "ialp", dict(ialp)),
@@ -94,8 +95,9 @@ def _sequential(size: str) -> BenchmarkSpec:
             AgentSpec("seq_oracle", "seq_oracle"),
         ),
         seeds=3 if quick else 10,
-        data=DataSpec(n_train=3000, n_heldout=2000) if quick
-        else DataSpec(n_train=20_000, n_heldout=10_000),
+        # whole sessions (about 13 turns each under the behaviour policy)
+        data=DataSpec(n_train=250, n_heldout=200) if quick
+        else DataSpec(n_train=1500, n_heldout=800),
         evaluation=EvalSpec(n_eval=60 if quick else 300,
                             online_steps=20 if quick else 200,
                             curve_points=2 if quick else 10),

@@ -18,12 +18,15 @@ only to name the offending line once a column has failed to convert.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 DATA_ENV_VAR = "RECSIM_ENVS_DATA"
 
@@ -182,6 +185,14 @@ def _read_lines(path: Path) -> list[str]:
         lines.pop()
     if not lines:
         raise MovieLensFormatError(f"{path}: the file is empty; re-extract the MovieLens archive")
+    # The published files end every line, the last included, with a line break: a file
+    # without one was cut, possibly inside its last field (which would still parse).
+    if not text.endswith(("\n", "\r")):
+        raise MovieLensFormatError(
+            f"{path}, line {len(lines)}: the file does not end with a line break, so its last "
+            f"line {lines[-1][:80]!r} may be cut; the file looks truncated: re-extract it "
+            "from the archive"
+        )
     return lines
 
 
@@ -413,4 +424,31 @@ def load_movielens(
     movies = _parse_movies(movies_path, fmt)
     ratings = _parse_ratings(ratings_path, fmt, users["user_ids"], movies["movie_ids"],
                              users_path, movies_path)
+    counts = {"users": len(users["user_ids"]), "items": len(movies["movie_ids"]),
+              "ratings": len(ratings["rating"])}
+    _check_info(folder / "u.info", counts)
+    log.info("read %d ratings of %d users and %d movies (%s) from %s", counts["ratings"],
+             counts["users"], counts["items"], fmt, folder)
     return MovieLensData(format=fmt, **users, **movies, **ratings)
+
+
+def _check_info(path: Path, counts: dict[str, int]) -> None:
+    """ML-100K's ``u.info`` states the numbers of users, items and ratings: they must match."""
+    if not path.is_file():
+        return
+    stated: dict[str, int] = {}
+    for i, line in enumerate(path.read_bytes().decode("latin-1").splitlines()):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 2 or not parts[0].isdigit() or parts[1] not in counts:
+            raise MovieLensFormatError(
+                f"{path}, line {i + 1}: expected 'NUMBER users|items|ratings', got {line!r}"
+            )
+        stated[parts[1]] = int(parts[0])
+    for what, n in stated.items():
+        if counts[what] != n:
+            raise MovieLensFormatError(
+                f"{path} states {n} {what} but {counts[what]} were read; a file is truncated "
+                "or from another release: re-extract the MovieLens archive"
+            )

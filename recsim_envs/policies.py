@@ -37,12 +37,51 @@ class BehaviourPolicy(Protocol):
 
 
 def softmax(scores: np.ndarray, temperature: float = 1.0, axis: int = -1) -> np.ndarray:
-    """Numerically stable softmax of ``scores / temperature`` along ``axis``."""
-    z = np.asarray(scores, dtype=np.float64) / temperature
-    z = z - z.max(axis=axis, keepdims=True)
+    """Numerically stable softmax of ``scores / temperature`` along ``axis`` (float64).
+
+    Works in place on one float64 copy (the arrays are (n, n_actions) and logging is
+    memory-bound: each extra temporary is a full pass over memory).
+    """
+    z = np.array(scores, dtype=np.float64)  # always a copy: the caller's scores stay intact
+    if temperature != 1.0:
+        z *= 1.0 / temperature
+    z -= z.max(axis=axis, keepdims=True)
     np.exp(z, out=z)
-    z /= z.sum(axis=axis, keepdims=True)
+    z *= 1.0 / z.sum(axis=axis, keepdims=True)
     return z
+
+
+def gumbel_max(scores: np.ndarray, temperature: float, rng: np.random.Generator) -> np.ndarray:
+    """One draw per row from softmax(scores / temperature) by the Gumbel-max trick.
+
+    argmax_j (s_j / T + G_j) with G_j i.i.d. standard Gumbel is distributed as
+    softmax(s / T) (Gumbel 1954; Maddison et al., "A* sampling", NeurIPS 2014). In float32:
+    no normalisation and no cumulative sum, so it pays when the probabilities themselves
+    are not needed; where they are (the propensity of every logged action), inverse-CDF
+    sampling from them (:func:`sample_categorical`) is cheaper, as it needs one uniform per
+    draw instead of one per action.
+
+    Args:
+        scores: (n, n_actions) finite scores.
+        temperature: > 0.
+        rng: the only source of randomness (n * n_actions float32 uniforms, row-major).
+
+    Returns:
+        (n,) int64 action indices.
+    """
+    z = np.array(scores, dtype=np.float32)
+    if temperature != 1.0:
+        z *= np.float32(1.0 / temperature)
+    # -log(-log(U)) with U in (0, 1]: 1 - random() avoids log(0); float32 keeps it one
+    # cheap pass each. G = -log(E) with E = -log(U) ~ Exp(1).
+    u = rng.random(z.shape, dtype=np.float32)
+    np.subtract(np.float32(1.0), u, out=u)
+    np.log(u, out=u)
+    np.negative(u, out=u)
+    with np.errstate(divide="ignore"):  # U = 1 gives E = 0 and G = +inf: still a valid argmax
+        np.log(u, out=u)
+    z -= u
+    return z.argmax(axis=1).astype(np.int64)
 
 
 @dataclass
@@ -90,6 +129,18 @@ class SoftmaxPolicy:
         scores = _checked_scores(self.scorer, context, self.n_actions)
         return softmax(scores, self.temperature)
 
+    def draw(
+        self, context: np.ndarray, n_draws: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``n_draws`` i.i.d. actions per context and the exact float64 probabilities.
+
+        The scorer runs once for both. Draws use inverse-CDF sampling on the probabilities
+        that are returned anyway (one uniform per draw; measured faster than Gumbel-max,
+        which needs one per action, see :func:`gumbel_max`).
+        """
+        probs = self.probs(context)
+        return sample_categorical(probs, n_draws, rng), probs
+
     def settings(self) -> dict[str, Any]:
         return {"temperature": self.temperature, "scorer": self.scorer_name}
 
@@ -116,9 +167,28 @@ class EpsilonGreedyPolicy:
 
     def probs(self, context: np.ndarray) -> np.ndarray:
         scores = _checked_scores(self.scorer, context, self.n_actions)
-        out = np.full(scores.shape, self.epsilon / self.n_actions)
-        out[np.arange(len(out)), scores.argmax(axis=1)] += 1.0 - self.epsilon
+        return self._probs(scores.argmax(axis=1))
+
+    def _probs(self, greedy: np.ndarray) -> np.ndarray:
+        out = np.full((len(greedy), self.n_actions), self.epsilon / self.n_actions)
+        out[np.arange(len(out)), greedy] += 1.0 - self.epsilon
         return out
+
+    def draw(
+        self, context: np.ndarray, n_draws: int, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Each draw: the greedy action with probability 1 - epsilon, else a uniform one.
+
+        Exactly the distribution of :meth:`probs` (a uniform draw may be the greedy action
+        too), with no cumulative sums: 2 * n * n_draws random numbers.
+        """
+        scores = _checked_scores(self.scorer, context, self.n_actions)
+        greedy = scores.argmax(axis=1)
+        n = len(greedy)
+        explore = rng.random((n, n_draws)) < self.epsilon
+        uniform = rng.integers(0, self.n_actions, size=(n, n_draws))
+        draws = np.where(explore, uniform, greedy[:, None])
+        return draws.astype(np.int64), self._probs(greedy)
 
     def settings(self) -> dict[str, Any]:
         return {"epsilon": self.epsilon, "scorer": self.scorer_name}
@@ -179,21 +249,45 @@ def draw_actions(
     return sample_categorical(probs, n_draws, rng), probs
 
 
+_SAMPLE_BLOCK_CELLS = 1 << 21
+"""Cells (rows x actions) per block of :func:`sample_categorical`: bounds both the
+temporary cumulative sum and the magnitude it reaches (float64 resolution of the
+running total stays below 1e-12 per unit of probability mass)."""
+
+
 def sample_categorical(probs: np.ndarray, n_draws: int, rng: np.random.Generator) -> np.ndarray:
     """Draw ``n_draws`` i.i.d. indices per row of ``probs`` (n, N) -> (n, n_draws) int64.
 
-    Vectorised inverse-CDF sampling: one cumulative sum and one ``searchsorted`` over the
-    flattened rows (each row shifted by its index so rows do not overlap). The uniforms are
-    sorted within each row first, which makes the search cache-friendly (several times
-    faster); the draws of a row then come in item-id order, which is immaterial for i.i.d.
-    draws used as a set or a sample.
+    Rows need not be normalised (each is scaled by its own sum). Vectorised inverse-CDF
+    sampling: one cumulative sum over the *flattened* rows of a block, so row i's CDF sits
+    between the running totals before and after it and rows never overlap, then one
+    ``searchsorted`` of the scaled uniforms. No per-row normalisation or offset pass (the
+    arrays are large and the work memory-bound). The uniforms are sorted within each row
+    first, which makes the search cache-friendly; the draws of a row then come in item-id
+    order, which is immaterial for i.i.d. draws used as a set or a sample. A zero-probability
+    action is never drawn (except in a row that is all zeros, which has no distribution).
+
+    Randomness: ``rng.random((n, n_draws))`` once, so the draws are element-wise
+    reproducible for a seed.
     """
+    probs = np.asarray(probs)
     n, n_actions = probs.shape
-    cdf = np.cumsum(probs, axis=1)
-    cdf /= cdf[:, -1:]
     u = np.sort(rng.random((n, n_draws)), axis=1)
-    offsets = np.arange(n, dtype=np.float64)[:, None]
-    flat = (cdf + offsets).ravel()
-    idx = np.searchsorted(flat, (u + offsets).ravel(), side="right")
-    idx = idx.reshape(n, n_draws) - (np.arange(n) * n_actions)[:, None]
-    return np.minimum(idx, n_actions - 1)
+    out = np.empty((n, n_draws), dtype=np.int64)
+    rows = max(1, _SAMPLE_BLOCK_CELLS // max(n_actions, 1))
+    for lo in range(0, n, rows):
+        hi = min(n, lo + rows)
+        cdf = np.cumsum(probs[lo:hi].ravel(), dtype=np.float64)
+        ends = cdf[n_actions - 1 :: n_actions]
+        starts = np.empty_like(ends)
+        starts[0] = 0.0
+        starts[1:] = ends[:-1]
+        queries = starts[:, None] + u[lo:hi] * (ends - starts)[:, None]
+        # u < 1 puts a query below its row's end, but rounding may reach it: keep it
+        # strictly below, so the search lands on an action of positive probability.
+        np.minimum(queries, np.nextafter(ends, -np.inf)[:, None], out=queries)
+        idx = np.searchsorted(cdf, queries.ravel(), side="right").reshape(hi - lo, n_draws)
+        idx -= (np.arange(hi - lo) * n_actions)[:, None]
+        np.clip(idx, 0, n_actions - 1, out=idx)  # all-zero rows only
+        out[lo:hi] = idx
+    return out

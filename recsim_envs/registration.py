@@ -45,6 +45,19 @@ ENV_SPECS: list[tuple[str, str, str | None, int | None]] = [
         "recsim_envs.envs.sequential:SequentialVectorEnv",
         None,  # the 30-turn limit is handled inside the env (truncated), vector env included
     ),
+    # --- worlds fitted to a user's own logs (issue 11) ---
+    (
+        "TwoStageFromWorld-v0",
+        "recsim_envs.worlds.envs:TwoStageFromWorldEnv",
+        "recsim_envs.worlds.envs:TwoStageFromWorldVectorEnv",
+        None,
+    ),
+    (
+        "SequentialFromWorld-v0",
+        "recsim_envs.worlds.envs:SequentialFromWorldEnv",
+        "recsim_envs.worlds.envs:SequentialFromWorldVectorEnv",
+        None,  # max_turns is handled inside the env, as for SequentialRec-v0
+    ),
 ]
 
 

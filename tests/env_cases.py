@@ -66,3 +66,22 @@ def _sequential_file_case(tmp: Path) -> dict[str, Any]:
 
 
 CASES["recsim_envs/SequentialRec-v0/rating-file"] = _sequential_file_case
+
+
+# --- worlds fitted to a user's own logs (issue 11) ---
+def _fitted_world_case(tmp: Path) -> dict[str, Any]:
+    """A world fitted on a tiny table; saved in ``tmp``'s parent (pytest's per-session
+    folder), so it is fitted once per test session."""
+    from tests.worlds_fixtures import fitted_world_dir
+
+    return {"world": str(fitted_world_dir(tmp.parent))}
+
+
+CASES["recsim_envs/TwoStageFromWorld-v0"] = lambda tmp: {
+    **_fitted_world_case(tmp), "n_candidates": 10}
+CASES["recsim_envs/TwoStageFromWorld-v0/slate-session"] = lambda tmp: {
+    **_fitted_world_case(tmp), "n_candidates": 8, "slate_size": 3, "session_length": 4}
+CASES["recsim_envs/SequentialFromWorld-v0"] = lambda tmp: {
+    **_fitted_world_case(tmp), "max_turns": 8}
+CASES["recsim_envs/SequentialFromWorld-v0/click"] = lambda tmp: {
+    **_fitted_world_case(tmp), "reward_type": "click", "history_len": 3}

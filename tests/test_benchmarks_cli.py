@@ -58,7 +58,7 @@ def test_a_plug_in_agent_runs_through_the_command_line_and_ranks(tmp_path):
     assert board.returncode == 0, board.stderr
     assert "PopularIPS" in board.stdout and "popular" in board.stdout
     md = (out_dir / "leaderboard.md").read_text()
-    assert "| rank | agent | mean | 95% CI |" in md and "PopularIPS" in md
+    assert "| rank | agent | reward | 95% CI | normalised | seeds |" in md and "PopularIPS" in md
     csv_lines = (out_dir / "leaderboard.csv").read_text().splitlines()
     assert csv_lines[0].startswith("suite,env,env_id,rank,agent") and len(csv_lines) == 3
     pngs = sorted(p.name for p in (out_dir / "plots").glob("*.png"))
@@ -99,3 +99,29 @@ def test_leaderboard_reports_broken_lines_and_keeps_good_rows(tmp_path):
     assert board.returncode == 0
     assert "cli.jsonl:2: broken result line" in board.stderr
     assert "popular" in board.stdout
+
+
+def test_a_custom_environment_module_is_imported_and_its_id_resolved():
+    from benchmarks.envs import EnvIdError, resolve_env_id
+
+    assert resolve_env_id("examples.my_env:MyTwoStage-v0") == "MyTwoStage-v0"
+    assert resolve_env_id("recsim_envs/TwoStageSynthetic-v0") == "recsim_envs/TwoStageSynthetic-v0"
+    import gymnasium as gym
+
+    env = gym.make("MyTwoStage-v0")
+    assert env.unwrapped.n_items == 200 and env.unwrapped.n_candidates == 5
+    with pytest.raises(EnvIdError, match="could not import module 'no_such_pkg.envs'"):
+        resolve_env_id("no_such_pkg.envs:MyEnv-v0")
+    with pytest.raises(EnvIdError, match="module 'examples.my_env' did not register it"):
+        resolve_env_id("examples.my_env:MyTwoStag-v0")
+    with pytest.raises(EnvIdError, match="module.path:ID"):
+        resolve_env_id("MyOtherEnv-v0")
+
+
+def test_a_custom_environment_runs_through_the_command_line(tmp_path):
+    run = cli("run", "two_stage", "--env", "examples.my_env:MyTwoStage-v0", "--only",
+              "popular", "--seeds", "1", "--executor", "serial", "--out", str(tmp_path))
+    assert run.returncode == 0, run.stderr
+    assert "1 ok, 0 failed" in run.stdout
+    bad = cli("run", "two_stage", "--env", "no_such_pkg.envs:MyEnv-v0", "--out", str(tmp_path))
+    assert bad.returncode == 2 and "could not import module 'no_such_pkg.envs'" in bad.stderr

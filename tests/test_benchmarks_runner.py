@@ -152,7 +152,7 @@ def test_an_interrupted_run_resumes_without_losing_or_repeating_cells(tmp_path):
     assert resumed.n_skipped == 2 and len(resumed.rows) == 4 and resumed.ok
     assert any("tiny.jsonl:3: broken result line" in m for m in messages)
     result = read_rows(part)
-    assert len(result.problems) == 1 and "tiny.jsonl:3: broken result line" in result.problems[0]
+    assert not result.problems  # the broken line was repaired when its cell ran again
     by_id = {r["cell_id"]: deterministic_part(r) for r in result.rows}
     assert len(by_id) == 6
     for row in full.rows:  # resumed rows equal the uninterrupted ones, timing aside

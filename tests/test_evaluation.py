@@ -46,15 +46,15 @@ def test_ranking_metrics_match_hand_computation():
 def test_same_seed_same_users_and_results_for_every_agent(data):
     ds, pol = data
     agent = agents.make("ce", epochs=2, n_sets=5).fit(ds)
-    a = evaluate(agent, ENV, n_users=250, seed=7, batch_size=100, **SMALL)
-    b = evaluate(agent, ENV, n_users=250, seed=7, batch_size=100, **SMALL)
+    a = evaluate(agent, ENV, SMALL, n_users=250, seed=7, batch_size=100)
+    b = evaluate(agent, ENV, SMALL, n_users=250, seed=7, batch_size=100)
     assert isinstance(a, EvalResult) and a.n_users == 250
     np.testing.assert_array_equal(a.per_user["expected_reward"], b.per_user["expected_reward"])
     assert len(a.per_user["reward"]) == 250
     assert a.expected_reward.ci_low <= a.expected_reward.mean <= a.expected_reward.ci_high
     for key in ("precision@5", "recall@10", "ndcg@10", "shown_positive"):
         assert 0 <= a.ranking[key].mean <= 1
-    c = evaluate(agent, ENV, n_users=250, seed=8, batch_size=100, **SMALL)
+    c = evaluate(agent, ENV, SMALL, n_users=250, seed=8, batch_size=100)
     assert not np.array_equal(a.per_user["expected_reward"], c.per_user["expected_reward"])
 
 
@@ -62,7 +62,7 @@ def test_expected_reward_is_the_click_probability_of_the_shown_item(data):
     """Recompute the first batch by hand from a single-env reset with the same seeds."""
     ds, _ = data
     agent = agents.make("popular").fit(ds)
-    result = evaluate(agent, ENV, n_users=5, seed=3, batch_size=5, **SMALL)
+    result = evaluate(agent, ENV, SMALL, n_users=5, seed=3, batch_size=5)
     env = gym.make(ENV, **SMALL).unwrapped
     for i in range(5):
         obs, _ = env.reset(seed=3 + i)
@@ -77,14 +77,14 @@ def test_oracle_is_the_skyline_and_gets_the_env_only_through_the_hook(data):
     assert oracle.offline is False
     with pytest.raises(agents.AgentError, match="privileged"):
         oracle.fit(ds).act(ds.context[:2])
-    res = evaluate(agents.make("oracle"), ENV, n_users=200, seed=1, batch_size=100, **SMALL)
+    res = evaluate(agents.make("oracle"), ENV, SMALL, n_users=200, seed=1, batch_size=100)
     env = gym.make_vec(ENV, num_envs=100, vectorization_mode="vector_entry_point", **SMALL)
     env.reset(seed=1)
     best = env.unwrapped.expected_reward_all().max(axis=1)
     np.testing.assert_allclose(res.per_user["expected_reward"][:100], best, rtol=1e-6)
     assert res.ranking["ndcg@10"].mean == pytest.approx(1.0)
     others = [
-        evaluate(agents.make(n, **kw).fit(ds), ENV, n_users=200, seed=1, batch_size=100, **SMALL)
+        evaluate(agents.make(n, **kw).fit(ds), ENV, SMALL, n_users=200, seed=1, batch_size=100)
         for n, kw in [("random", {}), ("logging", {"policy": pol}), ("popular", {})]
     ]
     for other in others:
@@ -108,7 +108,7 @@ def test_offline_agents_are_never_bound_to_the_environment(data):
         def act(self, obs):
             return np.tile(np.arange(self.k), (len(np.atleast_2d(obs)), 1))
 
-    res = evaluate(Spy().fit(ds), ENV, n_users=30, seed=0, batch_size=10, **SMALL)
+    res = evaluate(Spy().fit(ds), ENV, SMALL, n_users=30, seed=0, batch_size=10)
     assert math.isfinite(res.expected_reward.mean)
     assert "precision@5" not in res.ranking  # a 4-item action cannot be scored at 5
 
@@ -140,4 +140,4 @@ def test_evaluate_rejects_bad_arguments(data):
     ds, _ = data
     agent = agents.make("popular").fit(ds)
     with pytest.raises(ValueError, match="n_users"):
-        evaluate(agent, ENV, n_users=0, seed=0, **SMALL)
+        evaluate(agent, ENV, SMALL, n_users=0, seed=0)

@@ -159,3 +159,24 @@ def test_both_formats_in_one_folder_need_a_choice(folders, tmp_path):
     with pytest.raises(ValueError, match="dataset='ml-100k' or dataset='ml-1m'"):
         find_movielens(folder)
     assert find_movielens(folder, dataset="ml-1m") == ("ml-1m", folder)
+
+
+# --- completeness (issue 11) ---
+def test_a_ratings_file_cut_inside_its_last_field_is_an_error(folders, tmp_path):
+    folder = _copy(folders, "ml-100k", tmp_path)
+    data = (folder / "u.data").read_bytes()
+    half = data.index(b"\n", len(data) // 2) + 6  # cut 5 bytes into a line: still parses
+    (folder / "u.data").write_bytes(data[:half])
+    with pytest.raises(MovieLensFormatError, match=r"u.data, line \d+: the file does not end "
+                       r"with a line break.*truncated"):
+        load_movielens(folder)
+
+
+def test_the_counts_stated_in_u_info_are_checked(folders, tmp_path):
+    folder = _copy(folders, "ml-100k", tmp_path)
+    (folder / "u.info").write_text("60 users\n81 items\n2000 ratings\n")
+    assert load_movielens(folder).n_ratings == 2000
+    (folder / "u.info").write_text("60 users\n81 items\n6000 ratings\n")
+    with pytest.raises(MovieLensFormatError, match=r"u.info states 6000 ratings but 2000 were "
+                       r"read"):
+        load_movielens(folder)

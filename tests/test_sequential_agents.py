@@ -10,9 +10,9 @@ import torch
 import agents
 from agents.base import AgentError
 from agents.ialp import IALP, AIALPAdaptive, AIALPFineTune, LLMGreedy
-from agents.online_harness import OnlineConfig, make_flat_env, run_online
 from recsim_envs.data import collect
 from recsim_envs.envs.sequential import ENV_ID, sequential_behaviour_policy
+from recsim_envs.evaluation.learning import OnlineConfig, make_flat_env, run_online
 
 SMALL = {"n_users": 40, "n_items": 30}
 FAST = {"n_imagined_sessions": 40, "session_len": 5, "rm_updates": 150, "ac_updates": 150,
@@ -46,7 +46,7 @@ def test_ialp_pretraining_is_deterministic_and_learns_the_stated_preferences(set
         assert torch.equal(a, b)
     assert pretrained.fit_info["rm_pair_accuracy"] > 0.75
     assert pretrained.fit_info["n_logged"] == 600
-    probs = pretrained.action_probs(data.context[:7])
+    probs = pretrained.item_probs(data.context[:7])
     np.testing.assert_allclose(probs.sum(1), 1.0, rtol=1e-6)
     acts = pretrained.act(data.context[:7])
     assert acts.shape == (7,) and ((acts >= 0) & (acts < 30)).all()

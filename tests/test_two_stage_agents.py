@@ -89,7 +89,7 @@ def test_a_user_agent_plugs_in_without_editing_the_package(dataset):
     agent = agents.make("mine_two_stage_test").fit(dataset)
     from recsim_envs.evaluation import evaluate
 
-    result = evaluate(agent, ENV, n_users=20, seed=0, batch_size=10, **SMALL)
+    result = evaluate(agent, ENV, SMALL, n_users=20, seed=0, batch_size=10)
     assert result.n_users == 20 and 0 <= result.expected_reward.mean <= 1
 
 
@@ -118,7 +118,7 @@ def test_act_returns_the_top_k_distinct_items_and_probs_sum_to_one(name, dataset
     assert sets.shape == (7, SMALL["n_candidates"]) and sets.dtype == np.int64
     assert agent.act(obs[0]).shape == (SMALL["n_candidates"],)
     assert all(len(set(row)) == len(row) for row in sets)
-    probs = agent.action_probs(obs)
+    probs = agent.item_probs(obs)
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-9)
     # the set is the k most probable items, best first
     expected = np.argsort(-probs, axis=1, kind="stable")[:, : SMALL["n_candidates"]]
@@ -141,7 +141,7 @@ def test_same_seed_and_data_give_identical_weights_and_save_load_round_trips(
     assert loaded.config == a.config
     np.testing.assert_array_equal(loaded.act(dataset.context[:50]), a.act(dataset.context[:50]))
     np.testing.assert_array_equal(
-        loaded.action_probs(dataset.context[:5]), a.action_probs(dataset.context[:5])
+        loaded.item_probs(dataset.context[:5]), a.item_probs(dataset.context[:5])
     )
 
 
@@ -353,7 +353,7 @@ def test_two_ips_finds_the_best_candidate_set_of_a_toy_system(one_thread):
     for seed in range(3):
         two_ips = agents.make("two_ips", alpha=1.0, seed=seed, **config).fit(ds)
         found.append(_toy_reward(two_ips.act(x)))
-        assert math.isfinite(two_ips.action_probs(x).sum())
+        assert math.isfinite(two_ips.item_probs(x).sum())
     assert sorted(found)[1] == pytest.approx(0.95), found  # at least 2 of 3 seeds
     best = set(agents.make("two_ips", alpha=1.0, seed=0, **config).fit(ds).act(x).tolist())
     assert 2 in best and best & {3, 4, 5}, best

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from benchmarks.families.base import CellError, Family, OnlineResult
+from benchmarks.families.base import CellError, Family
 
 _ADAPTERS = {
     "two_stage": "benchmarks.families.two_stage:TwoStageFamily",
@@ -31,4 +31,4 @@ def get_family(name: str) -> Family:
     return getattr(module, cls_name)()
 
 
-__all__ = ["CellError", "Family", "OnlineResult", "get_family"]
+__all__ = ["CellError", "Family", "get_family"]

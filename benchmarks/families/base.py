@@ -3,64 +3,52 @@
 The runner (:func:`benchmarks.runner.run_cell`) calls a family's steps in a fixed order, so
 that what an agent can reach is decided here and not by each family:
 
-1. :meth:`Family.make_env` and :meth:`Family.behaviour_policy`, then :meth:`Family.log`
-   twice (training and held-out rounds, independent seeds);
-2. the logging environment is dropped; :meth:`Family.fit` hands the agent the training
-   :class:`~recsim_envs.data.LoggedDataset` (and, for online budgets, transitions only);
-3. only then are the evaluation seeds drawn and :meth:`Family.evaluate` builds a fresh
-   environment and measures the agent online;
-4. :meth:`Family.off_policy` estimates the same value from the held-out rounds.
+1. :meth:`Family.make_env` (once per cell: the same world serves logging, the deployment
+   and the off-policy estimates) and :meth:`Family.behaviour_policy`, then
+   :meth:`Family.log` twice (training and held-out data, independent seeds);
+2. :meth:`Family.deployment` collects the deployed system's public parts; the agent is fit
+   on the training log with it (:class:`recsim_envs.evaluation.AgentHandle`);
+3. the online value comes from :func:`recsim_envs.evaluation.evaluate` on fresh users;
+4. :meth:`Family.off_policy` estimates the same value from the held-out log with the
+   public estimators of :mod:`recsim_envs.ope` (never for privileged skylines).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 
 from recsim_envs.data import LoggedDataset, collect
+from recsim_envs.evaluation import AgentHandle, ContractError, Deployment
+from recsim_envs.ope import OffPolicyEstimate
 from recsim_envs.policies import BehaviourPolicy
-from recsim_envs.stats import Estimate
 
 
 class CellError(RuntimeError):
     """A cell that cannot run: the message names the problem (the runner adds the cell)."""
 
 
-@dataclass
-class OnlineResult:
-    """Online evaluation of one agent in one environment.
-
-    Attributes:
-        value: mean value per evaluation unit (user or episode) with its 95% interval.
-        metrics: further named scalars (e.g. optimality, episode length).
-        curve: learning curve of an online phase, a list of ``{"step": int, "value": float}``.
-    """
-
-    value: Estimate
-    metrics: dict[str, float] = field(default_factory=dict)
-    curve: list[dict[str, float]] = field(default_factory=list)
-
-
 class Family(ABC):
     """One environment family's steps; see the module docstring for the order."""
 
     name: ClassVar[str]
-    value_name: ClassVar[str] = "value"
-    """What the online value measures (shown in tables)."""
+    log_unit: ClassVar[str] = "rounds"
+    """What ``data.n_train``/``n_heldout`` count: ``rounds`` or whole ``sessions``."""
 
     # ------------------------------------------------------------------ environment
     def make_env(self, env_id: str, kwargs: dict[str, Any]) -> gym.Env:
-        """``gymnasium.make(env_id, **kwargs)`` with errors that name the problem."""
-        import recsim_envs  # noqa: F401  (registers the ids)
+        """``gymnasium.make(env_id, **kwargs)`` with errors that name the problem; ``env_id``
+        may be ``module.path:ID`` (the module is imported first, see
+        :func:`benchmarks.envs.resolve_env_id`)."""
+        from benchmarks.envs import EnvIdError, resolve_env_id
 
-        if env_id not in gym.registry:
-            from recsim_envs import registered_ids
-
-            raise CellError(f"unknown environment {env_id!r}; registered: {registered_ids()}")
+        try:
+            env_id = resolve_env_id(env_id)
+        except EnvIdError as exc:
+            raise CellError(str(exc)) from exc
         try:
             return gym.make(env_id, **kwargs)
         except ModuleNotFoundError as exc:
@@ -69,7 +57,9 @@ class Family(ABC):
                 f"yet ({exc})"
             ) from exc
         except TypeError as exc:
-            raise CellError(f"bad setting for environment {env_id!r}: {exc}") from exc
+            raise CellError(f"bad setting for environment {env_id!r}: {exc} (the runner "
+                            "passes a per-seed world_seed unless the spec sets "
+                            "vary_world = false)") from exc
 
     @abstractmethod
     def behaviour_policy(
@@ -78,36 +68,25 @@ class Family(ABC):
         """The logging policy named by ``settings["policy"]``, built for ``env``."""
 
     def log(
-        self, env: gym.Env, policy: BehaviourPolicy, n_rounds: int, seed: int
+        self, env: gym.Env, policy: BehaviourPolicy, n: int, seed: int
     ) -> LoggedDataset:
-        return collect(env, policy, n_rounds, seed)
-
-    # ------------------------------------------------------------------ agent
-    def fit(
-        self, agent: Any, train: LoggedDataset, online_steps: int, curve_points: int,
-        env_factory: Any, seed: int,
-    ) -> list[dict[str, float]]:
-        """Fit on logged rounds only; returns a learning curve (empty without online phase).
-
-        ``env_factory`` builds a fresh environment for an online phase; the base class
-        ignores it (one-step families have no online budget).
-        """
-        agent.fit(train)
-        return []
+        """``n`` logged rounds (or whole sessions, see :attr:`log_unit`)."""
+        return collect(env, policy, n, seed)
 
     @abstractmethod
-    def evaluate(
-        self, agent: Any, env_id: str, kwargs: dict[str, Any], n_eval: int, seed: int
-    ) -> OnlineResult:
-        """Online value of the fitted agent in a fresh environment seeded with ``seed``."""
+    def deployment(self, env: gym.Env, policy: BehaviourPolicy,
+                   settings: dict[str, Any]) -> Deployment:
+        """The deployed system's public parts that the logs came from."""
 
+    # ------------------------------------------------------------------ estimates
     @abstractmethod
     def off_policy(
-        self, agent: Any, train: LoggedDataset, heldout: LoggedDataset, env: gym.Env, seed: int
-    ) -> dict[str, Estimate]:
-        """Off-policy estimates of the agent's value from ``heldout`` (a reward model for
-        DM/DR is fitted on ``train``). ``env`` is the harness's logging environment, used
-        only for harness-side quantities (the ranker, the sentence generator)."""
+        self, agent: AgentHandle, train: LoggedDataset, heldout: LoggedDataset,
+        deployment: Deployment, env: gym.Env, rng: np.random.Generator,
+    ) -> dict[str, OffPolicyEstimate]:
+        """Estimates of the agent's online value from ``heldout`` (reward models for
+        DM/DR are fitted on ``train``). ``env`` is the cell's environment, used only for
+        harness-side quantities (the sentence generator's samples)."""
 
 
 # ---------------------------------------------------------------------- helpers
@@ -168,44 +147,31 @@ def agent_actions(agent: Any, obs: np.ndarray, space: gym.Space, agent_name: str
     return arr.astype(np.int64)
 
 
-def agent_probs(agent: Any, obs: np.ndarray, n_actions: int, agent_name: str) -> np.ndarray | None:
-    """``agent.action_probs(obs)`` checked as (n, n_actions) rows summing to 1, or None
-    for agents without ``action_probs``."""
-    fn = getattr(agent, "action_probs", None)
-    if fn is None:
-        return None
+class CheckedHandle(AgentHandle):
+    """An :class:`AgentHandle` whose every batch of actions is checked against the action
+    space (a clear error naming the agent instead of the environment's)."""
+
+    def __init__(self, handle: AgentHandle, space: gym.Space) -> None:
+        self.__dict__.update(handle.__dict__)
+        self.space = space
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        obs = np.asarray(obs)
+        if obs.ndim == 1:
+            return agent_actions(self.agent, obs[None], self.space, self.name)[0]
+        return agent_actions(self.agent, obs, self.space, self.name)
+
+
+def target_distribution(agent: AgentHandle, obs: np.ndarray, n_actions: int,
+                        space: gym.Space) -> np.ndarray:
+    """The deployed policy's distribution (n, n_actions) over one-action spaces: the
+    declared one, or a one-hot of ``act`` for deterministic agents."""
+    from recsim_envs.ope.policy import one_hot
+
     try:
-        probs = np.asarray(fn(obs), dtype=np.float64)
-    except NotImplementedError:
-        return None
-    except Exception as exc:
-        raise CellError(f"agent {agent_name!r} raised in action_probs(): "
-                        f"{type(exc).__name__}: {exc}") from exc
-    if probs.shape != (len(obs), n_actions):
-        raise CellError(
-            f"agent {agent_name!r}: action_probs returned shape {probs.shape}; expected "
-            f"({len(obs)}, {n_actions})"
-        )
-    if not np.all(np.isfinite(probs)) or probs.min() < -1e-9 or not np.allclose(
-        probs.sum(axis=1), 1.0, atol=1e-4
-    ):
-        raise CellError(
-            f"agent {agent_name!r}: action_probs rows must be finite, non-negative and sum to 1"
-        )
-    return np.clip(probs, 0.0, None)
-
-
-def one_hot(index: np.ndarray, n: int) -> np.ndarray:
-    """(m,) int -> (m, n) float64 one-hot rows."""
-    out = np.zeros((len(index), n))
-    out[np.arange(len(index)), index] = 1.0
-    return out
-
-
-def ridge_reward_model(
-    features: np.ndarray, reward: np.ndarray, ridge: float = 1.0
-) -> np.ndarray:
-    """Least squares weights of ``reward`` (m,) on ``features`` (m, p), with an L2 penalty."""
-    x = np.asarray(features, dtype=np.float64)
-    gram = x.T @ x + ridge * np.eye(x.shape[1])
-    return np.linalg.solve(gram, x.T @ np.asarray(reward, dtype=np.float64))
+        probs = agent.distribution(obs, n_actions)
+    except ContractError as exc:
+        raise CellError(str(exc)) from exc
+    if probs is None:
+        probs = one_hot(agent_actions(agent, obs, space, agent.name), n_actions)
+    return probs

@@ -2,10 +2,14 @@
 
 The agent is the candidate generator: ``act`` returns k item ids per user, the
 environment's fixed ranker shows one. Online value: the expected clicks of the shown item
-per user (the exact click probability, so the interval reflects users, not click noise).
-Off-policy estimates are of the same value: the logged action is the item shown first,
-so the target policy's distribution over it goes through the ranker (see
-:func:`first_shown_distribution`).
+per user. Off-policy estimates are of the same value: the logged action is the item shown
+first, so the target's probability of it goes through the ranker - exactly, as the agent
+draws its candidates (:func:`recsim_envs.ope.policy.shown_item_distribution`), or a one-hot
+of the ranker's choice for deterministic generators.
+
+DM and DR use a bilinear ridge model of clicks on (user features, item features) fitted on
+the training log; their intervals refit it on a bootstrap resample of the training log in
+every replicate, so they include the reward model's error.
 """
 
 from __future__ import annotations
@@ -15,38 +19,37 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from benchmarks.families.base import (
-    CellError,
-    Family,
-    OnlineResult,
-    agent_actions,
-    agent_probs,
-    check_behaviour_keys,
-    one_hot,
-)
-from benchmarks.ope import off_policy_estimates
+from benchmarks.families.base import CellError, Family, agent_actions, check_behaviour_keys
 from recsim_envs.data import LoggedDataset
+from recsim_envs.data.views import TwoStageView
+from recsim_envs.evaluation import AgentHandle, ContractError, Deployment
+from recsim_envs.ope import OffPolicyEstimate, bandit_estimates
+from recsim_envs.ope.policy import one_hot, shown_item_distribution
 from recsim_envs.policies import (
     BehaviourPolicy,
     EpsilonGreedyPolicy,
     SoftmaxPolicy,
     UniformPolicy,
 )
-from recsim_envs.ranker import BilinearRanker, fit_bilinear
-from recsim_envs.stats import Estimate
+from recsim_envs.ranker import with_bias_column
 
 _BEHAVIOUR_KEYS = {"policy", "temperature", "epsilon"}
+REWARD_MODEL_RIDGE = 1.0
+MODEL_REPLICATES = 100
+"""Bootstrap replicates of DM and DR, each with the reward model refit (about 40 ms each)."""
 
 
 class TwoStageFamily(Family):
     name = "two_stage"
-    value_name = "expected clicks per user"
 
     def behaviour_policy(
         self, env: gym.Env, settings: dict[str, Any], seed: int
     ) -> BehaviourPolicy:
         check_behaviour_keys(settings, _BEHAVIOUR_KEYS)
         base = env.unwrapped
+        if int(base.config.session_length) != 1:
+            raise CellError("the two-stage benchmark evaluates one-step sessions; set "
+                            "session_length = 1")
         kind = settings.get("policy", "softmax")
         if kind == "uniform":
             return UniformPolicy(base.n_items)
@@ -61,110 +64,88 @@ class TwoStageFamily(Family):
         raise CellError(f"unknown behaviour policy {kind!r} for the two-stage family; use "
                         "'softmax', 'epsilon_greedy' or 'uniform'")
 
-    def evaluate(
-        self, agent: Any, env_id: str, kwargs: dict[str, Any], n_eval: int, seed: int
-    ) -> OnlineResult:
-        """``n_eval`` fresh users through :func:`recsim_envs.evaluation.evaluate`, with every
-        action checked against the action space first."""
-        from recsim_envs.evaluation import evaluate
-
-        probe = self.make_env(env_id, kwargs)
-        space = probe.action_space
-        if int(probe.unwrapped.config.session_length) != 1:
-            raise CellError("the two-stage benchmark evaluates one-step sessions; set "
-                            "session_length = 1")
-        k = int(probe.unwrapped.n_candidates)
-        probe.close()
-        # Ranking cut-offs no longer than the candidate set (agents without rank_items are
-        # ranked by their k candidates).
-        ks = tuple(sorted({min(5, k), min(10, k)}))
-        result = evaluate(_CheckedAgent(agent, space), env_id, n_users=n_eval, seed=int(seed),
-                          ranking_ks=ks, **kwargs)
-        metrics = {"reward": result.reward.mean}
-        metrics.update({name: est.mean for name, est in result.ranking.items()})
-        return OnlineResult(value=result.expected_reward, metrics=metrics)
+    def deployment(self, env: gym.Env, policy: BehaviourPolicy,
+                   settings: dict[str, Any]) -> Deployment:
+        base = env.unwrapped
+        return Deployment(family=self.name, behaviour=policy, ranker=base.world.ranker,
+                          n_candidates=int(base.n_candidates))
 
     def off_policy(
-        self, agent: Any, train: LoggedDataset, heldout: LoggedDataset, env: gym.Env, seed: int
-    ) -> dict[str, Estimate]:
-        if getattr(agent, "offline", True) is False:
-            return {}  # privileged skylines act on the live environment's users only
-        ranker = BilinearRanker(heldout.system["ranker_weights"], heldout.system["item_features"])
-        ctx = heldout.context
-        n_items, k = heldout.meta.n_actions, int(heldout.meta.info["n_candidates"])
-        per_draw = agent_probs(agent, ctx, n_items, _label(agent)) if _samples(agent) else None
-        if per_draw is not None:
-            target = first_shown_distribution(per_draw, ranker.scores_all(ctx), k)
+        self, agent: AgentHandle, train: LoggedDataset, heldout: LoggedDataset,
+        deployment: Deployment, env: gym.Env, rng: np.random.Generator,
+    ) -> dict[str, OffPolicyEstimate]:
+        view = TwoStageView.of(heldout)
+        ctx, n_items, k = heldout.context, view.n_items, view.n_candidates
+        ranker = deployment.ranker
+        if agent.sampler:
+            try:
+                per_draw = agent.distribution(ctx, n_items)
+            except ContractError as exc:
+                raise CellError(str(exc)) from exc
+            target = shown_item_distribution(per_draw, ranker.scores_all(ctx), k,
+                                             bool(agent.agent.with_replacement))
         else:
-            candidates = agent_actions(agent, ctx, env.action_space, _label(agent))
+            candidates = agent_actions(agent, ctx, env.action_space, agent.name)
             target = one_hot(ranker.select(ctx, candidates, 1)[:, 0], n_items)
-        q_hat = _reward_model(train)(ctx)
-        return off_policy_estimates(target, heldout.action, heldout.pscore, heldout.reward, q_hat)
+        model = _RewardModel(TwoStageView.of(train))
+        q = model.predict(ctx)
+        rows = np.arange(len(heldout))
+        refits: list[tuple[np.ndarray, np.ndarray]] = []
+        calls = [0]
+
+        def refit(g: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+            # DM and DR each draw MODEL_REPLICATES refits; the second estimator reuses the
+            # first one's (each replicate still pairs a refit with a fresh resample of the
+            # held-out rounds), which halves the cost of the cell's slowest step.
+            i = calls[0] % MODEL_REPLICATES
+            calls[0] += 1
+            if i == len(refits):
+                q_b = model.predict(ctx, model.resampled(g))
+                refits.append(((target * q_b).sum(axis=1), q_b[rows, heldout.action]))
+            return refits[i]
+
+        return bandit_estimates(
+            target[rows, heldout.action], heldout.pscore, heldout.reward,
+            dm_terms=(target * q).sum(axis=1), q_logged=q[rows, heldout.action],
+            refit=refit, rng=rng, n_boot_model=MODEL_REPLICATES,
+        )
 
 
-class _CheckedAgent:
-    """Forwards to the agent, checking every batch of actions against the action space (a
-    clear error naming the agent instead of the environment's)."""
+class _RewardModel:
+    """A bilinear ridge model of clicks on (user features, item features): the
+    direct-method model of DM and DR; contexts (n, d) -> (n, N) click estimates in [0, 1].
 
-    def __init__(self, agent: Any, space: gym.Space) -> None:
-        self._agent, self._space = agent, space
-        self.offline = getattr(agent, "offline", True)
-        self.name = _label(agent)
-        if hasattr(agent, "bind_env"):
-            self.bind_env = agent.bind_env
-        if hasattr(agent, "rank_items"):
-            self.rank_items = agent.rank_items
-
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        return agent_actions(self._agent, obs, self._space, self.name)
-
-
-def _label(agent: Any) -> str:
-    return getattr(agent, "name", type(agent).__name__)
-
-
-def _samples(agent: Any) -> bool:
-    """Whether ``act`` draws its candidates i.i.d. from ``action_probs``.
-
-    Agents declare it with ``act_samples = True``; otherwise ``act`` is taken as the
-    deployed (deterministic) policy and evaluated as a one-hot, which is exact for a
-    top-k generator and unbiased (one draw) for a sampling one.
+    Ridge regression on the outer product [x, 1] (x) [f, 1] (as
+    :func:`recsim_envs.ranker.fit_bilinear`); the design matrix is built once so that a
+    bootstrap refit only reweights the rows (counts from the resample).
     """
-    return bool(getattr(agent, "act_samples", False))
 
+    def __init__(self, view: TwoStageView) -> None:
+        ds = view.dataset
+        self.items = with_bias_column(np.asarray(view.item_features, dtype=np.float64))
+        x = with_bias_column(np.asarray(ds.context, dtype=np.float64))
+        f = self.items[ds.action]
+        self.design = np.einsum("mi,mj->mij", x, f).reshape(len(x), -1)
+        self.shape = (x.shape[1], f.shape[1])
+        self.reward = np.asarray(ds.reward, dtype=np.float64)
+        self.weights = self._solve(np.ones(len(x)))
 
-def first_shown_distribution(
-    probs: np.ndarray, ranker_scores: np.ndarray, n_candidates: int
-) -> np.ndarray:
-    """P(the ranker shows item a first) for every item, exactly.
+    def _solve(self, counts: np.ndarray) -> np.ndarray:
+        import torch  # its BLAS solves this ~5x faster than numpy's on the reference machine
 
-    The candidate set is ``n_candidates`` i.i.d. draws from ``probs`` (n, N). With items
-    sorted by the ranker (score desc, id asc) and S_a the mass of a and all items ranked
-    below it, P(first = a) = S_a^k - (S_a - p_a)^k (as in
-    :func:`recsim_envs.ranker.shown_item_probability`, here for all a at once).
+        design = torch.from_numpy(self.design)
+        wd = design * torch.from_numpy(counts)[:, None]
+        gram = wd.T @ design + REWARD_MODEL_RIDGE * torch.eye(design.shape[1],
+                                                               dtype=torch.float64)
+        w = torch.linalg.solve(gram, wd.T @ torch.from_numpy(self.reward))
+        return w.numpy().reshape(self.shape)
 
-    Returns:
-        (n, N) float64, rows summing to 1.
-    """
-    n, n_items = probs.shape
-    ids = np.broadcast_to(np.arange(n_items), (n, n_items))
-    order = np.lexsort((ids, -ranker_scores), axis=-1)  # best first
-    p_sorted = np.take_along_axis(np.asarray(probs, dtype=np.float64), order, axis=1)
-    suffix = np.cumsum(p_sorted[:, ::-1], axis=1)[:, ::-1]  # mass at or below each position
-    suffix = np.clip(suffix, 0.0, 1.0)
-    lower = np.clip(suffix - p_sorted, 0.0, 1.0)
-    first_sorted = suffix**n_candidates - lower**n_candidates
-    out = np.empty_like(first_sorted)
-    np.put_along_axis(out, order, first_sorted, axis=1)
-    return out / out.sum(axis=1, keepdims=True)
+    def resampled(self, rng: np.random.Generator) -> np.ndarray:
+        """Weights refit on a bootstrap resample of the training rounds."""
+        n = len(self.reward)
+        return self._solve(np.bincount(rng.integers(n, size=n), minlength=n).astype(float))
 
-
-def _reward_model(train: LoggedDataset):
-    """A bilinear ridge model of clicks on (user features, item features) from ``train``
-    (the direct-method model of DM and DR); returns contexts (n, d) -> (n, N) in [0, 1]."""
-    items = train.system["item_features"]
-    weights = fit_bilinear(train.context, items[train.action], train.reward, ridge=1.0)
-    from recsim_envs.policies import LinearScorer
-
-    scorer = LinearScorer(weights, items)
-    return lambda ctx: np.clip(scorer(ctx).astype(np.float64), 0.0, 1.0)
+    def predict(self, ctx: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        w = self.weights if weights is None else weights
+        x = with_bias_column(np.asarray(ctx, dtype=np.float64))
+        return np.clip(x @ w @ self.items.T, 0.0, 1.0)

@@ -48,3 +48,32 @@ def collect(
         raise TypeError(f"seed must be an int, got {type(seed).__name__}")
     rng = np.random.default_rng(int(seed))
     return base.log_rounds(policy, int(n_rounds), rng=rng, seed=int(seed))
+
+
+def collect_sessions(
+    env_or_id: str | gym.Env,
+    policy: BehaviourPolicy,
+    n_sessions: int,
+    seed: int,
+    **env_kwargs: Any,
+) -> LoggedDataset:
+    """Log ``n_sessions`` whole sessions of ``policy`` (sequential environments).
+
+    Session estimators (per-decision IS, FQE, DR) need every session complete; a log cut
+    at a number of rows keeps only the sessions that ended early. Same arguments as
+    :func:`collect`, with a number of sessions; the environment implements
+    ``log_sessions(policy, n_sessions, rng=..., seed=...)``.
+    """
+    env = gym.make(env_or_id, **env_kwargs) if isinstance(env_or_id, str) else env_or_id
+    if env_kwargs and not isinstance(env_or_id, str):
+        raise TypeError("env_kwargs are only used when an environment id is given")
+    base = env.unwrapped
+    if not hasattr(base, "log_sessions"):
+        raise TypeError(f"{type(base).__name__} does not log whole sessions (no log_sessions "
+                        "method); use collect(..., n_rounds) for one-step environments")
+    if int(n_sessions) < 1:
+        raise ValueError(f"n_sessions must be >= 1, got {n_sessions}")
+    if not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    return base.log_sessions(policy, int(n_sessions), rng=np.random.default_rng(int(seed)),
+                             seed=int(seed))

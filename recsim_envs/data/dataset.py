@@ -27,7 +27,10 @@ from typing import Any
 
 import numpy as np
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: the family's typed view (:mod:`recsim_envs.data.views`) is validated on construction
+and load, and session logs record ``info['complete_sessions']``. Version 1 files load as
+they are (their columns did not change)."""
 _META_KEY = b"recsim_envs.meta"
 _SYSTEM_KEY = b"recsim_envs.system"
 
@@ -171,6 +174,9 @@ class LoggedDataset:
                     f"extra column '{name}' has shape {arr.shape}; expected (n,) or (n, m) "
                     f"with n = {n}"
                 )
+        from recsim_envs.data.views import view_of  # the family's columns, named
+
+        view_of(self)
 
     # ------------------------------------------------------------------ access
     def __len__(self) -> int:
@@ -303,6 +309,20 @@ class LoggedDataset:
             raise DatasetError(f"{path} lacks the column 'expected_reward'")
         core = {k: cols.pop(k) for k in _REQUIRED}
         return cls(**core, expected_reward=expected, meta=meta, extras=cols, system=system)
+
+    # ------------------------------------------------------------------ exchange
+    def to_obp(self) -> dict[str, Any]:
+        """The Open Bandit Pipeline's bandit-feedback dict (:mod:`recsim_envs.data.exchange`)."""
+        from recsim_envs.data.exchange import to_obp
+
+        return to_obp(self)
+
+    @classmethod
+    def from_obp(cls, d: dict[str, Any]) -> LoggedDataset:
+        """A dataset from OBP bandit feedback; exact inverse of :meth:`to_obp`."""
+        from recsim_envs.data.exchange import from_obp
+
+        return from_obp(d)
 
 
 def _to_arrow(arr: np.ndarray):

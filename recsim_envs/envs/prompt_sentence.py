@@ -47,7 +47,6 @@ class PromptEnvBase(gym.Env):
 
     metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 1}
     family = "prompt"
-    default_id = "recsim_envs/PromptEnv"
 
     generator: EmbeddingGenerator
     reward_model: SentenceReward
@@ -325,6 +324,7 @@ class PromptVectorEnvBase(VectorEnv):
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.SAME_STEP, "render_modes": []}
+    family = "prompt"
     single_env_cls: type[PromptEnvBase] = PromptEnvBase
 
     def __init__(self, num_envs: int = 1, **kwargs: Any) -> None:

@@ -283,6 +283,7 @@ class SequentialRecEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    family = "sequential"
 
     def __init__(self, n_users: int = 300, n_items: int = 200, world_seed: int = 0,
                  data_dir: str | None = None, history_len: int = 5, max_turns: int = 30,
@@ -399,6 +400,55 @@ class SequentialRecEnv(gym.Env):
             "obs_layout": self.layout.to_array(),
         }
 
+    def log_sessions(self, policy: BehaviourPolicy, n_sessions: int, rng: np.random.Generator,
+                     seed: int, n_parallel: int = 256) -> LoggedDataset:
+        """Log ``n_sessions`` whole sessions of ``policy`` (every session complete).
+
+        Off-policy estimators of a session's return need complete sessions: a log cut at a
+        number of rows keeps only the sessions that ended early. Runs up to ``n_parallel``
+        sessions side by side (loop over turns only); a finished slot starts a new training
+        user (drawn from ``rng``) until ``n_sessions`` have started. Rows as in
+        :meth:`log_rounds`, ordered by session then turn; ``meta.info["complete_sessions"]``
+        is True.
+        """
+        if policy.n_actions != self.world.n_items:
+            raise ValueError(f"policy has {policy.n_actions} actions; this environment has "
+                             f"{self.world.n_items} items")
+        if int(n_sessions) < 1:
+            raise ValueError(f"n_sessions must be >= 1, got {n_sessions}")
+        dyn, train = self._dyn, self.world.train_users
+        b = min(int(n_sessions), n_parallel)
+        users = train[rng.integers(len(train), size=b)]
+        hist, fb = dyn.empty_history(b)
+        t = np.zeros(b, np.int64)
+        ep = np.arange(b, dtype=np.int64)
+        live = np.ones(b, dtype=bool)
+        started = b
+        chunks: list[tuple] = []
+        while live.any():
+            ctx = dyn.flat_obs(users, hist, fb)
+            probs = policy.probs(ctx)
+            a = sample_categorical(probs, 1, rng)[:, 0]
+            ps = probs[np.arange(b), a]
+            step = t.copy()
+            _, rew, term, trunc = dyn.step(users, hist, fb, t, a)
+            nxt = dyn.flat_obs(users, hist, fb)
+            keep = live.copy()
+            chunks.append(tuple(x[keep] for x in (ctx, a, ps, rew, ep.copy(), step, nxt, term,
+                                                  trunc)))
+            ended = np.flatnonzero((term | trunc) & live)
+            if ended.size:
+                n_new = min(ended.size, int(n_sessions) - started)
+                restart, stop = ended[:n_new], ended[n_new:]
+                live[stop] = False
+                users[restart] = train[rng.integers(len(train), size=restart.size)]
+                hist[ended], fb[ended] = dyn.pad, 0.0
+                t[ended] = 0
+                ep[restart] = started + np.arange(restart.size)
+                started += restart.size
+        cols = [np.concatenate(c) for c in zip(*chunks, strict=True)]
+        return self._dataset(cols, policy, seed, complete=True)
+
     def log_rounds(self, policy: BehaviourPolicy, n_rounds: int, rng: np.random.Generator,
                    seed: int, n_parallel: int = 256) -> LoggedDataset:
         """Log ``n_rounds`` transitions of ``policy``, vectorised over parallel sessions.
@@ -442,6 +492,10 @@ class SequentialRecEnv(gym.Env):
                 ep[ended] = next_ep + np.arange(ended.size)
                 next_ep += ended.size
         cols = [np.concatenate(c)[:n_rounds] for c in zip(*chunks, strict=True)]
+        return self._dataset(cols, policy, seed, complete=False)
+
+    def _dataset(self, cols: list[np.ndarray], policy: BehaviourPolicy, seed: int,
+                 complete: bool) -> LoggedDataset:
         ctx, a, ps, rew, epi, step, nxt, term, trunc = cols
         # Rows are interleaved by turn; order them by episode then turn for readability.
         order = np.lexsort((step, epi))
@@ -450,6 +504,7 @@ class SequentialRecEnv(gym.Env):
             policy_name=getattr(policy, "name", type(policy).__name__),
             policy_settings=policy.settings(), seed=seed,
             info={"family": "sequential", "round": "one transition of a session",
+                  "complete_sessions": bool(complete),
                   "context": "flat observation [user_id, user_features, items, feedback]"},
         )
         return LoggedDataset(
@@ -511,6 +566,7 @@ class SequentialVectorEnv(VectorEnv):
     """
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
+    family = "sequential"
 
     def __init__(self, num_envs: int = 1, with_text: bool = False, **kwargs: Any) -> None:
         single = SequentialRecEnv(with_text=with_text, **kwargs)
@@ -540,6 +596,14 @@ class SequentialVectorEnv(VectorEnv):
             seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, int) else seed
             self._rngs = [seeding.np_random(s)[0] for s in seeds]
         self._users = np.array([self._new_user(i) for i in range(self.num_envs)], np.int64)
+        if options and options.get("user_ids") is not None:
+            # Evaluation of chosen (e.g. held-out) users: the first session of sub-env i is
+            # user_ids[i]; later sessions draw training users as usual.
+            ids = np.asarray(options["user_ids"], dtype=np.int64)
+            if ids.shape != (self.num_envs,) or ids.min() < 0 or ids.max() >= self.world.n_users:
+                raise ValueError(f"options['user_ids'] must be {self.num_envs} user ids in "
+                                 f"[0, {self.world.n_users}), got shape {ids.shape}")
+            self._users = ids.copy()
         self._hist, self._fb = self._dyn.empty_history(self.num_envs)
         self._t[:] = 0
         return self._dyn.obs(self._users, self._hist, self._fb), self._infos()

@@ -1,0 +1,274 @@
+"""Exchange logged data with the tools people already use.
+
+- Open Bandit Pipeline (Saito et al., NeurIPS 2021 Datasets track): :func:`to_obp` returns
+  its bandit-feedback dictionary (``n_rounds``, ``n_actions``, ``context``, ``action``,
+  ``reward``, ``pscore``, ``position``, ``action_context`` where the logs have item
+  features); :func:`from_obp` builds a :class:`LoggedDataset` back. What OBP has no key
+  for (this suite's per-round expected reward, extras, system arrays, metadata) travels
+  under the extra key ``"recsim_envs"``, which OBP ignores, so the round trip is exact.
+  OBP's own ``expected_reward`` is an (n, n_actions) table the logs do not have; given
+  one, :func:`from_obp` reads the logged action's column.
+- Minari (Farama's offline-RL format): :func:`to_minari` writes sequential session logs
+  as episodes, with ``pscore``, ``expected_reward`` and the original ``episode_id`` in
+  ``infos`` and the environment spec recorded (``recover_environment`` rebuilds it);
+  :func:`from_minari` reads one back. Needs the optional ``minari`` package.
+- :func:`import_bandit_table`: a user's own logged bandit table (context columns, action,
+  reward, propensity) in CSV or Parquet, validated like :meth:`LoggedDataset.load`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from recsim_envs.data.dataset import DatasetError, DatasetMeta, LoggedDataset
+
+_OBP_EXTRA = "recsim_envs"
+
+
+# ---------------------------------------------------------------------------- OBP
+def to_obp(data: LoggedDataset) -> dict[str, Any]:
+    """The Open Bandit Pipeline's bandit feedback: arrays of shape (n,) or (n, d)."""
+    n = len(data)
+    position = data.extras.get("position", np.zeros(n, np.int64))
+    feedback: dict[str, Any] = {
+        "n_rounds": n, "n_actions": int(data.meta.n_actions), "context": data.context,
+        "action": data.action, "reward": data.reward, "pscore": data.pscore,
+        "position": np.asarray(position, np.int64),
+    }
+    if "item_features" in data.system:
+        feedback["action_context"] = np.asarray(data.system["item_features"])
+    feedback[_OBP_EXTRA] = {
+        "meta": data.meta.to_json(), "expected_reward": data.expected_reward,
+        "extras": dict(data.extras), "system": dict(data.system),
+    }
+    return feedback
+
+
+def from_obp(feedback: dict[str, Any]) -> LoggedDataset:
+    """A :class:`LoggedDataset` from OBP bandit feedback (exact for :func:`to_obp`'s output).
+
+    Without this suite's extra key: ``meta.env_id = "obp"``; the expected reward is OBP's
+    ``expected_reward[i, action[i]]`` when given, else a copy of the reward (recorded in
+    ``meta.info["expected_reward"]``); ``action_context`` becomes ``system["item_features"]``.
+    """
+    for key in ("n_actions", "context", "action", "reward", "pscore"):
+        if key not in feedback:
+            raise DatasetError(f"the bandit feedback lacks {key!r}; OBP feedback needs "
+                               "n_actions, context, action, reward and pscore")
+    ours = feedback.get(_OBP_EXTRA)
+    if ours is not None:
+        return LoggedDataset(
+            context=feedback["context"], action=feedback["action"], pscore=feedback["pscore"],
+            reward=feedback["reward"], expected_reward=ours["expected_reward"],
+            meta=DatasetMeta.from_json(ours["meta"]), extras=dict(ours["extras"]),
+            system=dict(ours["system"]))
+    action = np.asarray(feedback["action"], np.int64)
+    reward = np.asarray(feedback["reward"], np.float32)
+    info: dict[str, Any] = {"family": "imported", "source": "obp"}
+    if feedback.get("expected_reward") is not None:
+        expected = np.asarray(feedback["expected_reward"])
+        if expected.ndim == 3:  # (n, n_actions, len_list): the logged position's slice
+            expected = expected[np.arange(len(action)), :, np.asarray(feedback.get(
+                "position", np.zeros(len(action), np.int64)))]
+        expected = expected[np.arange(len(action)), action]
+    else:
+        expected = reward.copy()
+        info["expected_reward"] = "unknown: a copy of reward"
+    extras = {}
+    if feedback.get("position") is not None:
+        extras["position"] = np.asarray(feedback["position"], np.int64)
+    system = {}
+    if feedback.get("action_context") is not None:
+        system["item_features"] = np.asarray(feedback["action_context"], np.float32)
+    meta = DatasetMeta(env_id="obp", env_kwargs={}, n_actions=int(feedback["n_actions"]),
+                       policy_name="logged", info=info)
+    context = np.asarray(feedback["context"], np.float32)
+    if context.ndim == 1:
+        context = context[:, None]
+    return LoggedDataset(context=context, action=action, pscore=feedback["pscore"],
+                         reward=reward, expected_reward=expected, meta=meta, extras=extras,
+                         system=system)
+
+
+# ---------------------------------------------------------------------------- Minari
+def _minari():
+    try:
+        import minari
+    except ImportError as exc:
+        raise ImportError("Minari export needs the optional package: pip install "
+                          "'recsim_envs[minari]' (or pip install minari)") from exc
+    return minari
+
+
+def to_minari(data: LoggedDataset, dataset_id: str, env_id: str | None = None,
+              env_kwargs: dict[str, Any] | None = None, data_path: str | None = None):
+    """Write sequential session logs (extras ``episode_id``, ``step``, ``next_context``,
+    ``terminated``, ``truncated``) as a Minari dataset; returns the ``MinariDataset``.
+
+    Observations are the flat contexts (``Box``); ``infos`` hold ``pscore``,
+    ``expected_reward`` and ``episode_id`` per step (index 0, the reset, holds NaN / -1).
+    The environment spec (``env_id``, default ``meta.env_id``, with ``env_kwargs``, default
+    ``meta.env_kwargs``) is recorded. ``data_path`` sets ``MINARI_DATASETS_PATH``.
+    """
+    import gymnasium as gym
+    from gymnasium import spaces
+
+    minari = _minari()
+    from minari.data_collector import EpisodeBuffer
+
+    data.require("episode_id", "step", "next_context", "terminated", "truncated")
+    if data_path is not None:
+        os.environ["MINARI_DATASETS_PATH"] = str(Path(data_path).expanduser())
+    ep = data.extras["episode_id"]
+    order = np.lexsort((data.extras["step"], ep))
+    if not np.array_equal(order, np.arange(len(data))):
+        data = data.subset(order)
+        ep = data.extras["episode_id"]
+    starts = np.flatnonzero(np.r_[True, ep[1:] != ep[:-1]])
+    ends = np.r_[starts[1:], len(ep)]
+    buffers = []
+    for k, (s, e) in enumerate(zip(starts, ends, strict=True)):  # one buffer per episode
+        obs = np.vstack([data.context[s:e], data.extras["next_context"][e - 1:e]])
+        term = data.extras["terminated"][s:e].astype(bool)
+        trunc = data.extras["truncated"][s:e].astype(bool)
+        # (T + 1, 1) columns: Minari's Arrow storage cannot decode scalar infos.
+        infos = {"pscore": np.r_[np.nan, data.pscore[s:e]][:, None],
+                 "expected_reward": np.r_[np.nan, data.expected_reward[s:e]].astype(
+                     np.float32)[:, None],
+                 "episode_id": np.r_[-1, ep[s:e]].astype(np.int64)[:, None]}
+        buffers.append(EpisodeBuffer(id=k, observations=obs.astype(np.float32),
+                                     actions=data.action[s:e], rewards=data.reward[s:e],
+                                     terminations=term, truncations=trunc, infos=infos))
+    env_id = env_id or data.meta.env_id
+    kwargs = dict(data.meta.env_kwargs if env_kwargs is None else env_kwargs)
+    spec = dataclasses.replace(gym.spec(env_id), kwargs=kwargs)
+    obs_space = spaces.Box(-np.inf, np.inf, (data.context.shape[1],), np.float32)
+    return minari.create_dataset_from_buffers(
+        dataset_id, buffers, env=spec, eval_env=spec, observation_space=obs_space,
+        data_format="arrow",  # Parquet via pyarrow, already a dependency (HDF5 needs h5py)
+        author="recsim_envs", author_email="n/a",
+        action_space=spaces.Discrete(int(data.meta.n_actions)), algorithm_name=json.dumps(
+            {"policy_name": data.meta.policy_name, "policy_settings": data.meta.policy_settings,
+             "seed": data.meta.seed}, default=str),
+        description=f"session logs of {env_id} exported by recsim_envs")
+
+
+def from_minari(dataset: Any, with_system: bool = True) -> LoggedDataset:
+    """A :class:`LoggedDataset` from a Minari dataset (an id or a ``MinariDataset``), one
+    row per step. ``with_system`` rebuilds the system arrays from the recovered environment."""
+    minari = _minari()
+    if isinstance(dataset, str):
+        dataset = minari.load_dataset(dataset)
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in (
+        "context", "next_context", "action", "reward", "pscore", "expected_reward",
+        "episode_id", "step", "terminated", "truncated")}
+    for episode in dataset.iterate_episodes():
+        obs = np.asarray(episode.observations, np.float32)
+        n = len(episode.actions)
+        infos = episode.infos or {}
+        if "pscore" not in infos:
+            raise DatasetError(f"episode {episode.id} of {dataset.spec.dataset_id} has no "
+                               "'pscore' in its infos; off-policy learning needs propensities")
+        cols["context"].append(obs[:-1])
+        cols["next_context"].append(obs[1:])
+        cols["action"].append(np.asarray(episode.actions, np.int64))
+        cols["reward"].append(np.asarray(episode.rewards, np.float32))
+        cols["pscore"].append(np.asarray(infos["pscore"]).reshape(n + 1)[1:])
+        cols["expected_reward"].append(np.asarray(
+            infos.get("expected_reward", np.r_[np.nan, episode.rewards])).reshape(n + 1)[1:])
+        cols["episode_id"].append(np.asarray(infos.get(
+            "episode_id", np.full(n + 1, episode.id))).reshape(n + 1)[1:])
+        cols["step"].append(np.arange(n, dtype=np.int64))
+        cols["terminated"].append(np.asarray(episode.terminations).astype(np.int8))
+        cols["truncated"].append(np.asarray(episode.truncations).astype(np.int8))
+    c = {k: np.concatenate(v) for k, v in cols.items()}
+    spec = dataset.spec.env_spec
+    algorithm = str(dataset.storage.metadata.get("algorithm_name") or "")
+    policy = json.loads(algorithm) if algorithm.startswith("{") else {}
+    system: dict[str, np.ndarray] = {}
+    if with_system and spec is not None:
+        env = dataset.recover_environment()
+        system = env.unwrapped.system_arrays()
+        env.close()
+    meta = DatasetMeta(
+        env_id=spec.id if spec is not None else "minari", env_kwargs=dict(spec.kwargs or {})
+        if spec is not None else {}, n_actions=int(dataset.spec.action_space.n),
+        policy_name=policy.get("policy_name", "logged"),
+        policy_settings=policy.get("policy_settings", {}), seed=policy.get("seed"),
+        info={"family": "sequential", "source": f"minari:{dataset.spec.dataset_id}",
+              "round": "one transition of a session",
+              "context": "flat observation [user_id, user_features, items, feedback]"})
+    return LoggedDataset(
+        context=c["context"], action=c["action"], pscore=c["pscore"], reward=c["reward"],
+        expected_reward=c["expected_reward"], meta=meta, system=system,
+        extras={k: c[k] for k in ("episode_id", "step", "next_context", "terminated",
+                                  "truncated")})
+
+
+# ---------------------------------------------------------------------------- user tables
+def import_bandit_table(
+    path: str | os.PathLike, context_cols: list[str], action_col: str = "action",
+    reward_col: str = "reward", pscore_col: str = "pscore", n_actions: int | None = None,
+    expected_reward_col: str | None = None, sep: str | None = None,
+) -> LoggedDataset:
+    """A user's logged bandit table (CSV or Parquet) as a validated :class:`LoggedDataset`.
+
+    Every named column must exist and be numeric without missing values; actions must be
+    integers in ``[0, n_actions)`` (default: max + 1); ``pscore`` in (0, 1]. Errors name
+    the file, the column and the first bad row. Without ``expected_reward_col`` the
+    expected reward is a copy of the reward (noted in ``meta.info``).
+    """
+    import pandas as pd
+
+    from recsim_envs.worlds.table import TableError, read_frame
+
+    path = Path(path).expanduser()
+    try:
+        frame = read_frame(path, sep)
+    except TableError as exc:
+        raise DatasetError(str(exc)) from exc
+    names = [*context_cols, action_col, reward_col, pscore_col]
+    names += [expected_reward_col] if expected_reward_col else []
+    missing = [c for c in names if c not in frame.columns]
+    if missing:
+        raise DatasetError(f"{path} lacks the column(s) {missing}; it has "
+                           f"{[str(c) for c in frame.columns]}")
+    values = {}
+    for col in names:
+        series = frame[col]
+        num = pd.to_numeric(series, errors="coerce")
+        bad = num.isna().to_numpy()
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise DatasetError(f"{path}: column {col!r} must hold numbers without gaps; row "
+                               f"{i} holds {series.iloc[i]!r}: fill or drop those rows")
+        values[col] = num.to_numpy(np.float64)
+    action = values[action_col]
+    if not np.all(action == np.round(action)):
+        i = int(np.flatnonzero(action != np.round(action))[0])
+        raise DatasetError(f"{path}: column {action_col!r} must hold integer action ids; "
+                           f"row {i} holds {action[i]}")
+    n_actions = int(action.max()) + 1 if n_actions is None else int(n_actions)
+    info: dict[str, Any] = {"family": "imported", "source": str(path),
+                            "context_columns": list(context_cols)}
+    if expected_reward_col:
+        expected = values[expected_reward_col]
+    else:
+        expected = values[reward_col].copy()
+        info["expected_reward"] = "unknown: a copy of reward"
+    meta = DatasetMeta(env_id="imported", env_kwargs={}, n_actions=n_actions,
+                       policy_name="logged", info=info)
+    context = np.stack([values[c] for c in context_cols], 1) if context_cols else np.zeros(
+        (len(frame), 0))
+    try:
+        return LoggedDataset(context=context, action=action.astype(np.int64),
+                             pscore=values[pscore_col], reward=values[reward_col],
+                             expected_reward=expected, meta=meta)
+    except DatasetError as exc:
+        raise DatasetError(f"{path}: {exc}") from exc

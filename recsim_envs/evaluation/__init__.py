@@ -1,0 +1,37 @@
+"""Evaluation: the agent contract, online evaluation in every family, the online phase.
+
+- :mod:`~recsim_envs.evaluation.contract`: :class:`Deployment`, the capability Protocols and
+  :class:`AgentHandle` (an agent with its capabilities resolved once).
+- :mod:`~recsim_envs.evaluation.online`: :func:`evaluate` -> :class:`EvalResult`.
+- :mod:`~recsim_envs.evaluation.learning`: the online learning phase of sequential agents.
+- :mod:`~recsim_envs.evaluation.ranking`: one-stage ranking metrics.
+"""
+
+from recsim_envs.evaluation.contract import (
+    Agent,
+    AgentHandle,
+    CandidateSampler,
+    ContractError,
+    Deployment,
+    EpisodeLearner,
+    OnlineLearner,
+    Privileged,
+    StochasticPolicy,
+)
+from recsim_envs.evaluation.online import EvalResult, evaluate
+from recsim_envs.evaluation.ranking import ranking_metrics
+
+__all__ = [
+    "Agent",
+    "AgentHandle",
+    "CandidateSampler",
+    "ContractError",
+    "Deployment",
+    "EpisodeLearner",
+    "EvalResult",
+    "OnlineLearner",
+    "Privileged",
+    "StochasticPolicy",
+    "evaluate",
+    "ranking_metrics",
+]

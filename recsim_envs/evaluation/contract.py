@@ -1,0 +1,216 @@
+"""The one contract between agents and the harness: what an agent is given, what it declares.
+
+An agent learns from logs and acts::
+
+    agent.fit(dataset, deployment)      # or fit(dataset): plain plug-ins still work
+    actions = agent.act(obs_batch)      # (n, d) -> (n,) prompt/item ids or (n, k) candidate sets
+
+``deployment`` is a :class:`Deployment`: the public parts of the system the logs came from
+(the behaviour policy, the fixed ranker, the sentence generator, the simulated text user).
+They belong to the recommender team, never to the simulated user's private response model.
+
+Capabilities are typing Protocols, checked once when the harness wraps an agent
+(:class:`AgentHandle`) instead of probing attributes at every use:
+
+- :class:`CandidateSampler` (two-stage): ``act`` draws its k candidates from
+  ``candidate_probs(obs)`` (n, N), i.i.d. (``with_replacement = True``) or as k distinct items
+  (``with_replacement = False``, uniform only). The harness turns this into the exact
+  probability that the ranker shows each item (:mod:`recsim_envs.ope.policy`).
+- :class:`StochasticPolicy` (prompt, sequential): ``act`` samples one action from
+  ``action_probs(obs)`` (n, A).
+- :class:`OnlineLearner`: learns from transitions the harness steps through, handed over by
+  ``observe`` (the one way an agent receives online data); ``explore`` is how it acts while
+  learning. :class:`EpisodeLearner` is the adapter form of learners that keep their own
+  training loop (stable-baselines3): the harness gives them an environment factory.
+- :class:`Privileged`: a skyline that reads the live environment (``bind_env``); it is
+  never given off-policy rows.
+
+One policy per agent: where an agent exposes a distribution, the harness checks once that
+``act`` samples from it (:meth:`AgentHandle.check_agreement`), then evaluates and estimates
+that same policy. An agent whose ``act`` is deterministic (top-k, greedy) and that declares
+no distribution is evaluated and estimated as the deterministic policy ``act`` deploys.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from recsim_envs.data import LoggedDataset
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The deployed system's public parts that the logs came from (each optional).
+
+    Attributes:
+        family: ``two_stage``, ``prompt`` or ``sequential``.
+        behaviour: the behaviour (logging) policy, a :class:`recsim_envs.policies.BehaviourPolicy`.
+        ranker: the fixed second-stage ranker (two-stage).
+        n_candidates: k, the candidate-set size (two-stage).
+        generator: the frozen sentence generator, which holds no reward (prompt).
+        text_user: a factory ``() -> simulated text user`` (sequential; iALP's language
+            model stub sees the public catalogue only).
+    """
+
+    family: str
+    behaviour: Any = None
+    ranker: Any = None
+    n_candidates: int | None = None
+    generator: Any = None
+    text_user: Callable[[], Any] | None = None
+
+
+@runtime_checkable
+class Agent(Protocol):
+    def fit(self, dataset: LoggedDataset, deployment: Deployment | None = None) -> Any: ...
+
+    def act(self, obs: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class CandidateSampler(Protocol):
+    with_replacement: bool
+
+    def candidate_probs(self, obs: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class StochasticPolicy(Protocol):
+    def action_probs(self, obs: np.ndarray) -> np.ndarray: ...
+
+
+@runtime_checkable
+class OnlineLearner(Protocol):
+    def explore(self, obs: np.ndarray) -> Any: ...
+
+    def observe(self, obs: np.ndarray, action: Any, reward: float, next_obs: np.ndarray,
+                terminated: bool, truncated: bool) -> None: ...
+
+
+@runtime_checkable
+class EpisodeLearner(Protocol):
+    def learn_episodes(self, n_episodes: int, make_env: Callable[[], Any]) -> Any: ...
+
+
+@runtime_checkable
+class Privileged(Protocol):
+    def bind_env(self, env: Any) -> None: ...
+
+
+class ContractError(TypeError):
+    """An agent that breaks the contract (the message names the agent and the fix)."""
+
+
+def agent_label(agent: Any) -> str:
+    return str(getattr(agent, "name", type(agent).__name__))
+
+
+class AgentHandle:
+    """An agent with its capabilities resolved once; what the harness works with.
+
+    Attributes:
+        agent: the wrapped agent (``act`` and the rest are forwarded to it).
+        name: its label in messages.
+        privileged: a skyline (``offline = False``); never gets off-policy rows.
+        sampler, stochastic, online, episodic: the protocols it implements.
+    """
+
+    def __init__(self, agent: Any, name: str | None = None) -> None:
+        if isinstance(agent, AgentHandle):
+            agent = agent.agent
+        if not isinstance(agent, Agent):
+            raise ContractError(f"{type(agent).__name__} is not an agent: it needs "
+                                "fit(dataset[, deployment]) and act(obs)")
+        self.agent = agent
+        self.name = name or agent_label(agent)
+        self.privileged = getattr(agent, "offline", True) is False
+        if self.privileged and not isinstance(agent, Privileged):
+            raise ContractError(f"agent {self.name!r} is a skyline (offline = False) but has no "
+                                "bind_env(env) to read the environment through")
+        self.sampler = isinstance(agent, CandidateSampler)
+        self.stochastic = isinstance(agent, StochasticPolicy)
+        self.online = isinstance(agent, OnlineLearner)
+        self.episodic = isinstance(agent, EpisodeLearner)
+        # Whether fit takes the deployment: decided once from the signature, so a plain
+        # fit(dataset) plug-in works without the harness guessing at each call.
+        params = inspect.signature(agent.fit).parameters.values()
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY,
+                                                      p.POSITIONAL_OR_KEYWORD)]
+        self._fit_takes_deployment = len(positional) >= 2 or any(
+            p.kind is p.VAR_POSITIONAL for p in params)
+
+    # -------------------------------------------------------------- forwarding
+    def fit(self, dataset: LoggedDataset, deployment: Deployment | None) -> AgentHandle:
+        if self._fit_takes_deployment:
+            self.agent.fit(dataset, deployment)
+        else:
+            self.agent.fit(dataset)
+        return self
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        return self.agent.act(obs)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for attributes not set on the handle: the agent's own methods
+        # (rank_items, bind_env, observe, ...).
+        return getattr(self.__dict__["agent"], name)
+
+    # -------------------------------------------------------------- distributions
+    def distribution(self, obs: np.ndarray, n_actions: int) -> np.ndarray | None:
+        """The deployed policy's distribution (n, n_actions): ``candidate_probs`` of a
+        sampler or ``action_probs`` of a stochastic policy; None for deterministic agents."""
+        if self.sampler:
+            probs, what = self.agent.candidate_probs(obs), "candidate_probs"
+        elif self.stochastic:
+            probs, what = self.agent.action_probs(obs), "action_probs"
+        else:
+            return None
+        probs = np.asarray(probs, dtype=np.float64)
+        if probs.shape != (len(obs), n_actions):
+            raise ContractError(f"agent {self.name!r}: {what} returned shape {probs.shape}; "
+                                f"expected ({len(obs)}, {n_actions})")
+        if (not np.all(np.isfinite(probs)) or probs.min() < -1e-9
+                or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-4)):
+            raise ContractError(f"agent {self.name!r}: {what} rows must be finite, "
+                                "non-negative and sum to 1")
+        return np.clip(probs, 0.0, None)
+
+    def check_agreement(self, obs: np.ndarray, n_actions: int, n_draws: int | None = None,
+                        max_tv: float = 0.25) -> None:
+        """Check once that ``act`` samples from the declared distribution.
+
+        Repeats each of up to 4 observations ``n_draws`` times (default 50 per action,
+        at least 2,000), and compares the frequency of ``act``'s choices (for samplers: of
+        every candidate drawn) with the declared distribution by total variation. With 50
+        draws per action the expected total variation of a faithful sampler is about
+        0.4 * sqrt(1/50) = 0.06, so ``max_tv = 0.25`` only flags a different policy (e.g. an
+        ``act`` that always picks action 0 while ``action_probs`` is uniform: TV ~ 1).
+        """
+        obs = np.asarray(obs)[:4]
+        probs = self.distribution(obs, n_actions)
+        if probs is None:
+            return
+        if self.sampler and not self.agent.with_replacement:
+            flat = probs[probs > 0]
+            if not np.allclose(flat, flat[0]):
+                raise ContractError(
+                    f"agent {self.name!r} draws candidates without replacement from a "
+                    "non-uniform distribution: its shown-item probability has no closed form "
+                    "here; draw with replacement (with_replacement = True) or uniformly")
+        n_draws = n_draws or max(2000, 50 * n_actions)
+        for row, p in zip(obs, probs, strict=True):
+            actions = np.asarray(self.agent.act(np.repeat(row[None], n_draws, axis=0)))
+            counts = np.bincount(actions.reshape(-1), minlength=n_actions).astype(np.float64)
+            freq = counts / counts.sum()
+            tv = 0.5 * float(np.abs(freq - p).sum())
+            if tv > max_tv:
+                raise ContractError(
+                    f"agent {self.name!r}: act() does not sample from its declared "
+                    f"distribution (total variation {tv:.2f} over {n_draws} draws); the "
+                    "harness evaluates and estimates one policy, so make act sample from "
+                    "action_probs/candidate_probs or drop the distribution")

@@ -1,0 +1,256 @@
+"""Online evaluation: the one function every family, the runner and users call.
+
+    result = evaluate(agent, "recsim_envs/TwoStageSynthetic-v0", {"n_items": 300}, n_users=2000,
+                      seed=0)
+    print(result.value)                 # Estimate: mean and 95% CI over the evaluated users
+    print(result.scores)                # the papers' scores: {"reward": ..., "precision@5": ...}
+
+The agent acts on batches of observations from the environment's native vector env
+(``vectorization_mode="vector_entry_point"``), reset once with ``seed``; the same seed gives
+the same users for every agent (common random numbers, so comparisons are paired). A
+one-step bandit is a session of length 1:
+
+- two-stage: the value is the exact click probability of the shown item (for candidate
+  samplers its exact expectation over the agent's draws), plus one-stage ranking metrics
+  of the agent's own top-k and ``shown_positive`` (the paper's two-stage precision@1);
+- prompt: the exact expected reward E[r | x, q, a] of the chosen prompt (for stochastic
+  agents sum_a pi(a|x) E[r | x, q, a]) and ``optimality`` = (V - V_uniform) / (V_best -
+  V_uniform) on the same contexts (Kiyohara et al., 2025);
+- sequential: the return of one whole session per evaluation user, drawn from the world's
+  held-out users with ``seed``.
+
+Privileged skylines (``offline = False``) get the vector environment through ``bind_env``;
+offline agents never see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from recsim_envs.evaluation.contract import AgentHandle
+from recsim_envs.evaluation.ranking import ranking_metrics
+from recsim_envs.stats import Estimate, mean_ci
+
+DEFAULT_POSITIVE_QUANTILE = 0.9
+MEASURES = {"two_stage": "expected clicks per user", "prompt": "expected reward per context",
+            "sequential": "return per session"}
+PRIMARY = {"two_stage": "reward", "prompt": "optimality", "sequential": "return"}
+
+
+@dataclass
+class EvalResult:
+    """What :func:`evaluate` measured.
+
+    Attributes:
+        env_id, agent, family: what was evaluated.
+        n_users, seed: the evaluated users (same seed = same users for every agent).
+        value: the family's online value per user (``measure``), with its 95% interval
+            over the ``n_users`` users of this seed (``unit``).
+        metrics: every per-user quantity with its interval (``expected_reward``,
+            ``reward``, ``precision@5``, ``length``, ...).
+        scores: the papers' scores as plain numbers (see :data:`PRIMARY` for the one
+            used for ranking).
+        per_user: per-user arrays, for paired comparisons.
+    """
+
+    env_id: str
+    agent: str
+    family: str
+    n_users: int
+    seed: int
+    value: Estimate
+    unit: str
+    measure: str
+    metrics: dict[str, Estimate] = field(default_factory=dict)
+    scores: dict[str, float] = field(default_factory=dict)
+    positive_threshold: float | None = None
+    per_user: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    @property
+    def primary(self) -> str:
+        return PRIMARY[self.family]
+
+    @property
+    def expected_reward(self) -> Estimate:
+        return self.metrics["expected_reward"]
+
+    @property
+    def reward(self) -> Estimate:
+        return self.metrics["reward"]
+
+    @property
+    def ranking(self) -> dict[str, Estimate]:
+        """One-stage ranking metrics and ``shown_positive`` (two-stage only)."""
+        return {k: v for k, v in self.metrics.items()
+                if "@" in k or k == "shown_positive"}
+
+    def summary(self) -> dict[str, float]:
+        """Flat {metric: mean} for tables."""
+        return {k: v.mean for k, v in self.metrics.items()}
+
+
+def evaluate(
+    agent: Any,
+    env_id: str,
+    env_kwargs: dict[str, Any] | None = None,
+    n_users: int = 1000,
+    seed: int = 0,
+    *,
+    batch_size: int = 1000,
+    ranking_ks: Sequence[int] = (5, 10),
+    positive_threshold: float | None = None,
+) -> EvalResult:
+    """Run ``agent`` online for ``n_users`` users (sessions) and report means with 95% CIs.
+
+    Args:
+        agent: anything with ``act(obs_batch)`` (wrapped in an
+            :class:`~recsim_envs.evaluation.contract.AgentHandle` once).
+        env_id: a registered id with a native vector env.
+        env_kwargs: settings of the environment.
+        n_users: users (one-step families) or sessions (sequential) to evaluate.
+        seed: the same seed gives the same users for every agent.
+        batch_size: users stepped per call in one-step families.
+        ranking_ks: cut-offs of the one-stage ranking metrics (two-stage).
+        positive_threshold: two-stage ground truth is click probability >= this; None
+            uses the 0.9 quantile of the first batch's click probabilities over all items.
+    """
+    if n_users < 1:
+        raise ValueError(f"n_users must be >= 1, got {n_users}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    handle = agent if isinstance(agent, AgentHandle) else AgentHandle(agent)
+    kwargs = dict(env_kwargs or {})
+    num_envs = n_users if _family_of(env_id, kwargs) == "sequential" else min(batch_size,
+                                                                                n_users)
+    venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point",
+                        **kwargs)
+    try:
+        base = venv.unwrapped
+        family = str(base.family)
+        if handle.privileged:
+            handle.bind_env(base)
+        if family == "sequential":
+            per = _sessions(handle, venv, n_users, int(seed))
+            threshold = None
+        else:
+            per, threshold = _one_step(handle, venv, family, n_users, int(seed), ranking_ks,
+                                       positive_threshold)
+    finally:
+        venv.close()
+    value_key = "return" if family == "sequential" else "expected_reward"
+    metrics = {}
+    for name, values in per.items():
+        valid = values[np.isfinite(values)]
+        if valid.size:
+            metrics[name] = mean_ci(valid)
+    scores = {("reward" if k == "expected_reward" else k): v.mean for k, v in metrics.items()
+              if k not in ("reward", "uniform_value", "best_value")}
+    if family == "prompt":
+        uniform, best = metrics["uniform_value"].mean, metrics["best_value"].mean
+        scores["optimality"] = (metrics["expected_reward"].mean - uniform) / (best - uniform)
+        scores["reward"] = metrics["expected_reward"].mean
+    return EvalResult(
+        env_id=env_id, agent=handle.name, family=family, n_users=n_users, seed=int(seed),
+        value=metrics[value_key], unit="sessions" if family == "sequential" else "users",
+        measure=MEASURES[family], metrics=metrics, scores=scores,
+        positive_threshold=threshold, per_user=per,
+    )
+
+
+def _family_of(env_id: str, kwargs: dict[str, Any]) -> str:
+    spec = gym.spec(env_id)
+    cls = spec.entry_point
+    if isinstance(cls, str):
+        import importlib
+
+        module, _, name = cls.partition(":")
+        cls = getattr(importlib.import_module(module), name)
+    return str(getattr(cls, "family", ""))
+
+
+def _one_step(handle: AgentHandle, venv: gym.vector.VectorEnv, family: str, n_users: int,
+              seed: int, ranking_ks: Sequence[int], positive_threshold: float | None):
+    base = venv.unwrapped
+    num_envs = venv.num_envs
+    obs, _ = venv.reset(seed=seed)
+    per: dict[str, list[np.ndarray]] = {}
+    threshold = positive_threshold
+    done = 0
+    while done < n_users:
+        take = min(num_envs, n_users - done)
+
+        def add(name: str, values: np.ndarray, take: int = take) -> None:
+            per.setdefault(name, []).append(np.asarray(values, dtype=np.float64)[:take])
+
+        if family == "two_stage":
+            truth = np.asarray(base.expected_reward_all())  # current users, before the step
+            if threshold is None:
+                threshold = float(np.quantile(truth, DEFAULT_POSITIVE_QUANTILE))
+            positives = truth >= threshold
+            ranked = (handle.rank_items(obs, max(ranking_ks)) if hasattr(handle.agent,
+                      "rank_items") else np.asarray(handle.act(obs)))
+            ranked = np.asarray(ranked).reshape(num_envs, -1)
+            ks = [k for k in ranking_ks if k <= ranked.shape[1]]
+            for name, values in (ranking_metrics(ranked, positives, ks) if ks else {}).items():
+                add(name, values)
+            exact = _exact_two_stage(handle, base, obs, truth)
+        else:
+            truth = np.asarray(base.env.expected_reward_matrix(obs))  # (n, n_prompts)
+            add("uniform_value", truth.mean(axis=1))
+            add("best_value", truth.max(axis=1))
+            probs = handle.distribution(obs, truth.shape[1])
+            exact = None if probs is None else (probs * truth).sum(axis=1)
+        actions = handle.act(obs)
+        obs, reward, _, _, info = venv.step(actions)
+        add("expected_reward", info["expected_reward"] if exact is None else exact)
+        add("reward", reward)
+        if family == "two_stage" and "shown" in info:
+            shown = np.asarray(info["shown"])[:, 0]
+            hit = positives[np.arange(num_envs), np.maximum(shown, 0)] & (shown >= 0)
+            add("shown_positive", hit)
+        done += take
+    return {k: np.concatenate(v) for k, v in per.items()}, threshold
+
+
+def _exact_two_stage(handle: AgentHandle, base: Any, obs: np.ndarray,
+                     truth: np.ndarray) -> np.ndarray | None:
+    """E[click] over a candidate sampler's draws: sum_a P(shown = a) truth_a (slate of one)."""
+    if not handle.sampler or int(getattr(base, "slate_size", 1)) != 1:
+        return None
+    from recsim_envs.ope.policy import shown_item_distribution
+
+    probs = handle.distribution(obs, truth.shape[1])
+    scores = base.world.ranker.scores_all(obs)
+    shown = shown_item_distribution(probs, scores, int(base.n_candidates),
+                                    bool(handle.agent.with_replacement))
+    return (shown * truth).sum(axis=1)
+
+
+def _sessions(handle: AgentHandle, venv: gym.vector.VectorEnv, n_users: int,
+              seed: int) -> dict[str, np.ndarray]:
+    """One session per evaluation user, all users side by side in the native vector env."""
+    from recsim_envs.envs.sequential import flatten_obs
+
+    base = venv.unwrapped
+    held_out = base.world.test_users
+    rng = np.random.default_rng(seed)
+    users = rng.choice(held_out, size=n_users, replace=n_users > len(held_out))
+    obs, _ = venv.reset(seed=seed, options={"user_ids": users})
+    returns = np.zeros(n_users)
+    lengths = np.zeros(n_users)
+    active = np.ones(n_users, dtype=bool)
+    while active.any():
+        flat = flatten_obs(obs)
+        actions = np.zeros(n_users, dtype=np.int64)
+        idx = np.flatnonzero(active)
+        actions[idx] = np.asarray(handle.act(flat[idx])).reshape(-1)
+        obs, reward, term, trunc, _ = venv.step(actions)
+        returns[idx] += reward[idx]
+        lengths[idx] += 1
+        active &= ~(term | trunc)
+    return {"return": returns, "length": lengths}

@@ -1,0 +1,66 @@
+"""Off-policy evaluation on logged data: one-step and session estimators, and FQE.
+
+Usable on any logs (numpy arrays); nothing here depends on the benchmark runner. Every
+estimator returns an :class:`OffPolicyEstimate` with a 95% bootstrap interval and follows the
+support rule of :mod:`recsim_envs.ope.estimate`. ``recsim_envs.ope.fqe`` (torch) is imported
+on first use, so importing this package stays light.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from recsim_envs.ope.bandit import (
+    bandit_estimates,
+    dm,
+    dr,
+    effective_sample_size,
+    importance_weights,
+    ips,
+    kernel_is,
+    snips,
+)
+from recsim_envs.ope.estimate import MIN_ESS, OffPolicyEstimate
+from recsim_envs.ope.sessions import (
+    SessionLog,
+    epsilon_soften,
+    pdis,
+    sequential_dm,
+    sequential_dr,
+    wpdis,
+)
+
+_FQE_NAMES = ("FQEConfig", "FittedQEvaluation", "LinearQ", "MLPQ")
+
+__all__ = [
+    "MIN_ESS",
+    "OffPolicyEstimate",
+    "SessionLog",
+    "bandit_estimates",
+    "dm",
+    "dr",
+    "effective_sample_size",
+    "epsilon_soften",
+    "importance_weights",
+    "ips",
+    "kernel_is",
+    "pdis",
+    "sequential_dm",
+    "sequential_dr",
+    "snips",
+    "wpdis",
+    *_FQE_NAMES,
+]
+
+
+def __getattr__(name: str) -> Any:
+    # torch is heavy: load the FQE module only when one of its names is asked for.
+    if name in _FQE_NAMES:
+        from recsim_envs.ope import fqe
+
+        return getattr(fqe, name)
+    raise AttributeError(f"module 'recsim_envs.ope' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,307 @@
+"""One-step (bandit) off-policy estimators with bootstrap intervals, usable on any logs.
+
+Notation: held-out logged rounds i = 1..n, logged action a_i, behaviour propensity
+``pscore_i = pi_0(a_i|x_i)`` in (0, 1], reward r_i, and the target policy's probability of the
+logged action ``target_prob_i = pi(a_i|x_i)`` in [0, 1]; importance weight
+``w_i = target_prob_i / pscore_i``. Names and formulas follow the Open Bandit Pipeline
+(Saito et al., NeurIPS 2021 datasets track):
+
+- IPS (Horvitz and Thompson, 1952; Precup et al., 2000): ``mean_i w_i r_i``.
+- SNIPS (Swaminathan and Joachims, NeurIPS 2015): ``sum_i w_i r_i / sum_i w_i``.
+- DM (Beygelzimer and Langford, KDD 2009): ``mean_i sum_a pi(a|x_i) q_hat(x_i, a)``.
+- DR (Dudik, Langford and Li, ICML 2011): ``DM + mean_i w_i (r_i - q_hat(x_i, a_i))``.
+- Kernel IS (Kiyohara et al., "Prompt Optimization with Logged Bandit Data", 2025; the weighting
+  of DSO): ``mean_i w_i r_i`` with ``w_i = pi(phi(s_i)|x_i) / pi_0(phi(s_i)|x_i)``, kernel-smoothed
+  densities of the logged sentence embedding supplied by the caller.
+
+Every estimator returns an :class:`~recsim_envs.ope.estimate.OffPolicyEstimate`: the point
+estimate is the plain estimator on all rounds; the 95% interval is a percentile bootstrap over
+held-out rounds; importance-weighted estimators follow the support rule of
+:mod:`recsim_envs.ope.estimate` (ESS below ``min_ess`` -> no support).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from recsim_envs.ope.estimate import (
+    MIN_ESS,
+    OffPolicyEstimate,
+    bootstrap_counts,
+    bootstrap_replicates,
+    check_bootstrap,
+    dropped_note,
+    interval_text,
+    percentile_interval,
+    support_note,
+)
+
+# refit(rng) -> (dm_terms_b (n,), q_logged_b (n,)) for the held-out rounds, from a reward model
+# refit on a bootstrap resample of the caller's training rounds.
+Refit = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
+
+_CONDITIONAL = "conditional on the fitted reward model"
+_REFIT = "reward model refit on resampled training rounds in each replicate"
+_MODEL_NOTE = ("model-based: the reward model's extrapolation, never suppressed by the "
+               "support rule (ESS and n_support are for information)")
+
+
+def as_vector(name: str, x: Any, n: int | None = None) -> np.ndarray:
+    """``x`` as a finite float64 (n,) vector, or ValueError naming ``name``."""
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.ndim != 1:
+        raise ValueError(f"{name} must be 1-D (n,), got shape {arr.shape}")
+    if n is not None and arr.shape[0] != n:
+        raise ValueError(f"{name} has shape {arr.shape}; expected ({n},) like the other inputs")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} is empty; pass at least one held-out round")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} holds NaN or infinite values; drop or fix those rounds")
+    return arr
+
+
+def importance_weights(target_prob: Any, pscore: Any) -> np.ndarray:
+    """``w_i = pi(a_i|x_i) / pi_0(a_i|x_i)``: target_prob (n,) in [0, 1], pscore (n,) in (0, 1].
+
+    Returns:
+        (n,) float64 weights.
+    """
+    target_prob = as_vector("target_prob", target_prob)
+    pscore = as_vector("pscore", pscore, len(target_prob))
+    if np.any((target_prob < 0) | (target_prob > 1)):
+        raise ValueError("target_prob must lie in [0, 1] (the target's probability of the "
+                         "logged action)")
+    if np.any((pscore <= 0) | (pscore > 1)):
+        raise ValueError("pscore must lie in (0, 1]; a zero propensity means the logged action "
+                         "could not have been logged - fix the logging policy's probabilities")
+    return target_prob / pscore
+
+
+def effective_sample_size(w: Any) -> float:
+    """Kish's effective sample size ``(sum_i w_i)^2 / sum_i w_i^2`` of weights w (n,).
+
+    0.0 when every weight is zero (no effective rounds at all).
+    """
+    w = np.asarray(w, dtype=np.float64)
+    sq = float(np.dot(w.ravel(), w.ravel()))
+    return float(w.sum()) ** 2 / sq if sq > 0 else 0.0
+
+
+def _weighted(
+    estimator: str, w: np.ndarray, reward: np.ndarray, rng: np.random.Generator, n_boot: int,
+    min_ess: float, self_normalised: bool,
+) -> OffPolicyEstimate:
+    """IPS-type estimate of mean_i w_i r_i (or its self-normalised form) with its interval."""
+    n = len(w)
+    n_support, ess = int(np.count_nonzero(w)), effective_sample_size(w)
+    interval = interval_text("rounds", n_boot)
+    why = support_note(n_support, ess, min_ess, "rounds")
+    if why:
+        return OffPolicyEstimate.no_support(estimator, n=n, unit="rounds", n_support=n_support,
+                                            ess=ess, interval=interval, note=why)
+    wr = w * reward
+    if self_normalised:
+        point = wr.sum() / w.sum()
+
+        def statistic(c: np.ndarray) -> np.ndarray:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return (c @ wr) / (c @ w)  # 0/0 (no weight resampled) -> NaN, dropped
+    else:
+        point = wr.mean()
+
+        def statistic(c: np.ndarray) -> np.ndarray:
+            return (c @ wr) / n
+
+    lo, hi, dropped = percentile_interval(bootstrap_replicates(rng, n, n_boot, statistic))
+    return OffPolicyEstimate(estimator, point, lo, hi, ess, n_support, n, "rounds", interval,
+                             dropped_note(dropped, n_boot))
+
+
+def ips(
+    target_prob: Any, pscore: Any, reward: Any, *, rng: np.random.Generator,
+    n_boot: int = 1000, min_ess: float = MIN_ESS,
+) -> OffPolicyEstimate:
+    """Inverse propensity scoring: ``mean_i w_i r_i``, all inputs (n,).
+
+    Unbiased when pi_0 > 0 wherever pi > 0 (Horvitz and Thompson, 1952). The interval is a
+    percentile bootstrap over held-out rounds, ``n_boot`` replicates drawn from ``rng``.
+    """
+    check_bootstrap(rng, n_boot, min_ess)
+    w = importance_weights(target_prob, pscore)
+    reward = as_vector("reward", reward, len(w))
+    return _weighted("ips", w, reward, rng, n_boot, min_ess, self_normalised=False)
+
+
+def snips(
+    target_prob: Any, pscore: Any, reward: Any, *, rng: np.random.Generator,
+    n_boot: int = 1000, min_ess: float = MIN_ESS,
+) -> OffPolicyEstimate:
+    """Self-normalised IPS: ``sum_i w_i r_i / sum_i w_i``, all inputs (n,).
+
+    Consistent, slightly biased, much lower variance than IPS (Swaminathan and Joachims,
+    NeurIPS 2015). Bootstrap replicates whose resample holds no non-zero weight are undefined
+    and left out of the interval (the note counts them).
+    """
+    check_bootstrap(rng, n_boot, min_ess)
+    w = importance_weights(target_prob, pscore)
+    reward = as_vector("reward", reward, len(w))
+    return _weighted("snips", w, reward, rng, n_boot, min_ess, self_normalised=True)
+
+
+def kernel_is(
+    target_density: Any, behaviour_density: Any, reward: Any, *, rng: np.random.Generator,
+    n_boot: int = 1000, min_ess: float = MIN_ESS,
+) -> OffPolicyEstimate:
+    """Kernel IS (DSO's weighting, Kiyohara et al. 2025): ``mean_i w_i r_i``, inputs (n,).
+
+    ``w_i = pi(phi(s_i)|x_i) / pi_0(phi(s_i)|x_i)``: target_density (n,) >= 0 and
+    behaviour_density (n,) > 0 are kernel-smoothed marginal densities of the logged sentence
+    embedding phi(s_i) under the target and the behaviour policy (e.g. Monte Carlo averages of
+    a Gaussian kernel over sentences generated by each); the ESS is computed on these weights.
+    """
+    check_bootstrap(rng, n_boot, min_ess)
+    num = as_vector("target_density", target_density)
+    den = as_vector("behaviour_density", behaviour_density, len(num))
+    reward = as_vector("reward", reward, len(num))
+    if np.any(num < 0):
+        raise ValueError("target_density must be >= 0")
+    if np.any(den <= 0):
+        raise ValueError("behaviour_density must be > 0 at every logged sentence")
+    return _weighted("kernel_is", num / den, reward, rng, n_boot, min_ess, self_normalised=False)
+
+
+def _refit_output(out: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise ValueError("refit(rng) must return a tuple (dm_terms_b (n,), q_logged_b (n,))")
+    return as_vector("refit dm_terms_b", out[0], n), as_vector("refit q_logged_b", out[1], n)
+
+
+def _model_based(
+    terms: np.ndarray, refit_terms: Callable[[np.random.Generator], np.ndarray]
+    | None, rng: np.random.Generator, n_boot: int,
+) -> tuple[float, float | None, float | None, str]:
+    """Point, interval and interval text for a mean of per-round terms built on a reward model.
+
+    Without ``refit_terms`` the bootstrap resamples held-out rounds only (one vectorised pass).
+    With it, each replicate first refits the model (``refit_terms(rng) -> (n,)`` terms), then
+    resamples held-out rounds, so the interval also covers the reward model's estimation error;
+    this necessarily loops over replicates.
+    """
+    n = len(terms)
+    if refit_terms is None:
+        reps = bootstrap_replicates(rng, n, n_boot, lambda c: (c @ terms) / n)
+        text = interval_text("rounds", n_boot, _CONDITIONAL)
+    else:
+        reps = np.empty(n_boot)
+        for b in range(n_boot):
+            terms_b = refit_terms(rng)
+            counts = next(bootstrap_counts(rng, n, 1))
+            reps[b] = (counts @ terms_b)[0] / n
+        text = interval_text("rounds", n_boot, _REFIT)
+    lo, hi, _ = percentile_interval(reps)
+    return float(terms.mean()), lo, hi, text
+
+
+def dm(
+    dm_terms: Any, *, refit: Refit | None = None, rng: np.random.Generator, n_boot: int = 200,
+    weights: Any = None,
+) -> OffPolicyEstimate:
+    """Direct method: ``mean_i dm_terms_i``, ``dm_terms_i = sum_a pi(a|x_i) q_hat(x_i, a)`` (n,).
+
+    Biased by the reward model q_hat (Beygelzimer and Langford, KDD 2009). Never suppressed
+    by the support rule; pass the importance ``weights`` (n,) to report their ESS and
+    n_support for information (without them ess is None and n_support = n).
+
+    Args:
+        dm_terms: (n,) the target's expected predicted reward on each held-out round.
+        refit: optional ``refit(rng) -> (dm_terms_b (n,), q_logged_b (n,))`` that refits the
+            reward model on a bootstrap resample of the caller's *training* rounds and
+            predicts on the held-out rounds. Given, every replicate uses a refit model and a
+            resample of held-out rounds; None, the interval is conditional on the fitted model.
+        rng: generator for every bootstrap draw (it is also passed to ``refit``).
+        n_boot: bootstrap replicates (``refit`` is called n_boot times).
+        weights: optional (n,) importance weights, for information only.
+    """
+    check_bootstrap(rng, n_boot)
+    terms = as_vector("dm_terms", dm_terms)
+    n = len(terms)
+    if weights is None:
+        ess, n_support = None, n
+    else:
+        w = as_vector("weights", weights, n)
+        if np.any(w < 0):
+            raise ValueError("weights must be >= 0")
+        ess, n_support = effective_sample_size(w), int(np.count_nonzero(w))
+    refit_terms = None if refit is None else (lambda g: _refit_output(refit(g), n)[0])
+    point, lo, hi, text = _model_based(terms, refit_terms, rng, n_boot)
+    return OffPolicyEstimate("dm", point, lo, hi, ess, n_support, n, "rounds", text, _MODEL_NOTE)
+
+
+def dr(
+    target_prob: Any, pscore: Any, reward: Any, dm_terms: Any, q_logged: Any, *,
+    refit: Refit | None = None, rng: np.random.Generator, n_boot: int = 200,
+    min_ess: float = MIN_ESS,
+) -> OffPolicyEstimate:
+    """Doubly robust: ``mean_i [dm_terms_i + w_i (r_i - q_logged_i)]``, all inputs (n,).
+
+    Unbiased if either the weights or the reward model are right (Dudik, Langford and Li,
+    ICML 2011). ``q_logged_i = q_hat(x_i, a_i)``; ``dm_terms`` and ``refit`` as in :func:`dm`.
+    Follows the support rule on the weights w.
+    """
+    check_bootstrap(rng, n_boot, min_ess)
+    w = importance_weights(target_prob, pscore)
+    n = len(w)
+    reward = as_vector("reward", reward, n)
+    dm_terms = as_vector("dm_terms", dm_terms, n)
+    q_logged = as_vector("q_logged", q_logged, n)
+    n_support, ess = int(np.count_nonzero(w)), effective_sample_size(w)
+    why = support_note(n_support, ess, min_ess, "rounds")
+    if why:
+        extra = _CONDITIONAL if refit is None else _REFIT
+        return OffPolicyEstimate.no_support(
+            "dr", n=n, unit="rounds", n_support=n_support, ess=ess,
+            interval=interval_text("rounds", n_boot, extra), note=why)
+
+    def refit_terms(g: np.random.Generator) -> np.ndarray:
+        dm_b, q_b = _refit_output(refit(g), n)
+        return dm_b + w * (reward - q_b)
+
+    terms = dm_terms + w * (reward - q_logged)
+    point, lo, hi, text = _model_based(terms, None if refit is None else refit_terms,
+                                       rng, n_boot)
+    return OffPolicyEstimate("dr", point, lo, hi, ess, n_support, n, "rounds", text)
+
+
+def bandit_estimates(
+    target_prob: Any, pscore: Any, reward: Any, *, dm_terms: Any = None, q_logged: Any = None,
+    refit: Refit | None = None, rng: np.random.Generator, n_boot: int = 1000,
+    n_boot_model: int = 200, min_ess: float = MIN_ESS,
+) -> dict[str, OffPolicyEstimate]:
+    """IPS and SNIPS, plus DM given ``dm_terms`` and DR given ``dm_terms`` and ``q_logged``.
+
+    Args:
+        target_prob, pscore, reward: (n,) as in :func:`ips`.
+        dm_terms, q_logged: (n,) as in :func:`dr`, or None.
+        refit: as in :func:`dm` (used by DM and DR).
+        rng: one generator for all draws, used in the order ips, snips, dm, dr.
+        n_boot: replicates for IPS and SNIPS; n_boot_model: for DM and DR.
+
+    Returns:
+        ``{"ips", "snips"[, "dm"[, "dr"]]} -> OffPolicyEstimate``.
+    """
+    if q_logged is not None and dm_terms is None:
+        raise ValueError("q_logged was given without dm_terms; DR needs both")
+    out = {
+        "ips": ips(target_prob, pscore, reward, rng=rng, n_boot=n_boot, min_ess=min_ess),
+        "snips": snips(target_prob, pscore, reward, rng=rng, n_boot=n_boot, min_ess=min_ess),
+    }
+    if dm_terms is not None:
+        w = importance_weights(target_prob, pscore)
+        out["dm"] = dm(dm_terms, refit=refit, rng=rng, n_boot=n_boot_model, weights=w)
+        if q_logged is not None:
+            out["dr"] = dr(target_prob, pscore, reward, dm_terms, q_logged, refit=refit,
+                           rng=rng, n_boot=n_boot_model, min_ess=min_ess)
+    return out

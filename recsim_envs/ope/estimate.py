@@ -1,0 +1,195 @@
+"""The one result type of every off-policy estimator, the support rule and the bootstrap.
+
+Support rule
+------------
+An importance-weighted estimate (IPS, SNIPS, DR, kernel IS, PDIS, WPDIS, sequential DR) is
+reported as *no support* (``estimate=None``, never 0) when
+
+- no importance weight is non-zero (the target never takes an action the log holds), or
+- the effective sample size of the weights, ``ESS = (sum_i w_i)^2 / sum_i w_i^2``, is below
+  ``min_ess`` (keyword of every estimator, default :data:`MIN_ESS` = 10).
+
+Why the ESS threshold: the estimate is then a weighted mean dominated by a handful of rounds.
+The bootstrap resamples those same few rounds, so the interval can look narrow while it says
+nothing about the rounds the target would really produce (Owen, "Monte Carlo theory, methods
+and examples", 2013, ch. 9; Elvira, Martino and Robert, "Rethinking the effective sample size",
+2022). With fewer than ~10 effective rounds neither the point nor the interval is trustworthy.
+
+The direct method (DM, sequential DM) is never suppressed: it is the reward model's (or the
+Q-function's) extrapolation, which exists whatever the weights. It still reports the weights'
+ESS and ``n_support`` for information, and its note says it is model-based.
+
+Intervals
+---------
+All intervals are 95% percentile bootstraps over held-out rounds (or sessions), as OBP's
+``estimate_intervals`` (Saito et al., NeurIPS 2021 datasets track). The ``interval`` field of
+each result says in words what the resampling covers (e.g. whether a reward model was refit).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import numpy as np
+
+MIN_ESS = 10.0
+UNITS = ("rounds", "sessions")
+# Largest number of entries in one block of bootstrap counts (n_block, n): keeps memory near
+# 32 MB whatever the log size, while each block is still one vectorised matrix product.
+_BLOCK_ENTRIES = 1 << 22
+
+
+def _opt_float(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} is {value}; an estimate's fields must be finite or None")
+    return value
+
+
+@dataclass(frozen=True)
+class OffPolicyEstimate:
+    """One off-policy estimate of a target policy's value with its 95% interval.
+
+    Attributes:
+        estimator: "ips", "snips", "dm", "dr", "kernel_is", "pdis" or "wpdis".
+        estimate: the point estimate on all held-out rounds; None when there is no support
+            (never 0 for "no support").
+        ci_low, ci_high: bounds of the 95% interval (None with no support).
+        ess: ``(sum w)^2 / sum w^2`` of the importance weights used (None when the estimator
+            had no weights at all, e.g. DM without weights passed for information).
+        n_support: rounds (or sessions) with a non-zero weight.
+        n: rounds (or sessions) in the held-out log.
+        unit: "rounds" or "sessions".
+        interval: what the interval covers, in words.
+        note: anything a reader must know (no support and why, a softened target, ...).
+    """
+
+    estimator: str
+    estimate: float | None
+    ci_low: float | None
+    ci_high: float | None
+    ess: float | None
+    n_support: int
+    n: int
+    unit: str
+    interval: str
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        # Plain Python floats/ints, so to_dict is JSON-safe even when numpy scalars came in.
+        for name in ("estimate", "ci_low", "ci_high", "ess"):
+            object.__setattr__(self, name, _opt_float(name, getattr(self, name)))
+        object.__setattr__(self, "n_support", int(self.n_support))
+        object.__setattr__(self, "n", int(self.n))
+        if self.unit not in UNITS:
+            raise ValueError(f"unit is {self.unit!r}; expected one of {UNITS}")
+        if not 0 <= self.n_support <= self.n:
+            raise ValueError(f"n_support={self.n_support} must lie in [0, n={self.n}]")
+        if self.estimate is None and (self.ci_low is not None or self.ci_high is not None):
+            raise ValueError("an estimate without support cannot have an interval")
+        if (self.ci_low is None) != (self.ci_high is None):
+            raise ValueError("ci_low and ci_high must both be set or both be None")
+
+    @property
+    def supported(self) -> bool:
+        """True when the estimator produced a value (see the support rule above)."""
+        return self.estimate is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe dict (floats, None, ints, strings)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> OffPolicyEstimate:
+        """Inverse of :meth:`to_dict`; unknown or missing keys raise ValueError."""
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown OffPolicyEstimate fields {sorted(unknown)}")
+        required = {f.name for f in fields(cls) if f.name != "note"}
+        missing = required - set(d)
+        if missing:
+            raise ValueError(f"OffPolicyEstimate dict lacks fields {sorted(missing)}")
+        return cls(**d)
+
+    @classmethod
+    def no_support(
+        cls, estimator: str, *, n: int, unit: str, n_support: int, ess: float | None,
+        interval: str, note: str,
+    ) -> OffPolicyEstimate:
+        """A result without support: estimate and interval None, the reason in ``note``."""
+        return cls(estimator, None, None, None, ess, n_support, n, unit, interval, note)
+
+
+def support_note(n_support: int, ess: float, min_ess: float, unit: str) -> str:
+    """The reason an importance-weighted estimate has no support, or "" if it has support."""
+    if n_support == 0:
+        return f"no support: no held-out {unit[:-1]} has a non-zero importance weight"
+    if ess < min_ess:
+        return f"no support: ESS {ess:.3g} < {min_ess:g}"
+    return ""
+
+
+def check_bootstrap(rng: Any, n_boot: int, min_ess: float = MIN_ESS) -> None:
+    """Validate the shared keyword arguments of every estimator."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}; "
+                        "pass np.random.default_rng(seed)")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int | np.integer) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive int, got {n_boot!r}")
+    if not (math.isfinite(min_ess) and min_ess >= 0):
+        raise ValueError(f"min_ess must be a finite number >= 0, got {min_ess!r}")
+
+
+def bootstrap_counts(rng: np.random.Generator, n: int, n_boot: int) -> Iterator[np.ndarray]:
+    """Yield blocks of resample counts, (n_block, n) float64, n_boot rows in all.
+
+    Row b counts how often each of the n units was drawn (with replacement, n draws) in
+    replicate b, so a replicate of a mean of per-unit terms is ``counts @ terms / n``: one
+    matrix product per block instead of a Python loop over replicates.
+    """
+    block = max(1, _BLOCK_ENTRIES // n)
+    for start in range(0, n_boot, block):
+        b = min(block, n_boot - start)
+        idx = rng.integers(0, n, size=(b, n))
+        flat = (idx + n * np.arange(b)[:, None]).ravel()
+        yield np.bincount(flat, minlength=b * n).reshape(b, n).astype(np.float64)
+
+
+def bootstrap_replicates(
+    rng: np.random.Generator, n: int, n_boot: int,
+    statistic: Callable[[np.ndarray], np.ndarray],
+) -> np.ndarray:
+    """(n_boot,) replicates of ``statistic(counts (n_block, n)) -> (n_block,)``; NaN = undefined."""
+    return np.concatenate([statistic(c) for c in bootstrap_counts(rng, n, n_boot)])
+
+
+def percentile_interval(replicates: np.ndarray) -> tuple[float | None, float | None, int]:
+    """2.5% and 97.5% percentiles of the defined (finite) replicates, and how many were not."""
+    ok = np.isfinite(replicates)
+    if not ok.any():
+        return None, None, int(replicates.size)
+    lo, hi = np.percentile(replicates[ok], [2.5, 97.5])
+    return float(lo), float(hi), int((~ok).sum())
+
+
+def interval_text(unit: str, n_boot: int, extra: str = "") -> str:
+    """E.g. "percentile bootstrap over held-out rounds (1000 replicates); <extra>"."""
+    text = f"percentile bootstrap over held-out {unit} ({n_boot} replicates)"
+    return f"{text}; {extra}" if extra else text
+
+
+def dropped_note(n_dropped: int, n_boot: int) -> str:
+    if not n_dropped:
+        return ""
+    return (f"{n_dropped} of {n_boot} bootstrap replicates were undefined "
+            "(no non-zero weight in the resample) and were left out of the interval")
+
+
+def join_notes(*notes: str) -> str:
+    return "; ".join(n for n in notes if n)

@@ -1,0 +1,91 @@
+"""Behaviour-policy sampling: the distributions drawn are the ones reported, and draws are
+element-wise reproducible for a seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from recsim_envs.policies import (
+    EpsilonGreedyPolicy,
+    SoftmaxPolicy,
+    UniformPolicy,
+    draw_actions,
+    gumbel_max,
+    sample_categorical,
+    softmax,
+)
+
+SCORES = np.array([[0.0, 1.0, 2.0, -1.0, 0.5, 3.0], [2.0, 2.0, -5.0, 0.0, 1.0, 0.0]])
+
+
+def chi_square_p(draws: np.ndarray, probs: np.ndarray) -> float:
+    """p-value of Pearson's chi-square test of ``draws`` against ``probs``."""
+    counts = np.bincount(draws, minlength=len(probs))
+    support = probs > 0
+    assert counts[~support].sum() == 0, "drew an action of zero probability"
+    return stats.chisquare(counts[support], probs[support] * len(draws)).pvalue
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 3.0])
+def test_gumbel_max_draws_follow_the_softmax(temperature):
+    rng = np.random.default_rng(11)
+    n = 40_000
+    scores = np.repeat(SCORES, n, axis=0)  # rows 0..n-1 of the first kind, then the second
+    draws = gumbel_max(scores, temperature, rng)
+    assert draws.shape == (2 * n,) and draws.dtype == np.int64
+    for i in range(2):
+        probs = softmax(SCORES[i], temperature)
+        assert chi_square_p(draws[i * n : (i + 1) * n], probs) > 1e-4
+
+
+def test_gumbel_max_is_element_wise_reproducible_and_consumes_the_generator():
+    scores = np.random.default_rng(0).normal(size=(500, 50))
+    a = gumbel_max(scores, 0.7, np.random.default_rng(3))
+    b = gumbel_max(scores, 0.7, np.random.default_rng(3))
+    c = gumbel_max(scores, 0.7, np.random.default_rng(4))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert gumbel_max(np.array([[0.0, 50.0, 0.0]]), 1.0, np.random.default_rng(0))[0] == 1
+
+
+@pytest.mark.parametrize("n_draws", [1, 7])
+def test_sample_categorical_follows_the_probabilities_and_never_draws_zero_mass(n_draws):
+    rng = np.random.default_rng(5)
+    probs = softmax(SCORES, 0.8)
+    probs[1, 2] = 0.0  # a zero-probability action in the middle ...
+    probs[0, -1] = 0.0  # ... and at the end of a row
+    rows = np.repeat(probs, 20_000, axis=0)
+    draws = sample_categorical(rows, n_draws, rng)
+    assert draws.shape == (len(rows), n_draws) and draws.dtype == np.int64
+    first, second = draws[:20_000].ravel(), draws[20_000:].ravel()
+    assert not np.any(first == 5) and not np.any(second == 2)
+    assert chi_square_p(first, probs[0] / probs[0].sum()) > 1e-4
+    assert chi_square_p(second, probs[1] / probs[1].sum()) > 1e-4
+
+
+def test_sample_categorical_is_reproducible_across_block_boundaries(monkeypatch):
+    import recsim_envs.policies as policies
+
+    probs = softmax(np.random.default_rng(1).normal(size=(300, 40)))
+    whole = sample_categorical(probs, 5, np.random.default_rng(9))
+    monkeypatch.setattr(policies, "_SAMPLE_BLOCK_CELLS", 40 * 7)  # blocks of 7 rows
+    blocked = sample_categorical(probs, 5, np.random.default_rng(9))
+    np.testing.assert_array_equal(whole, blocked)
+
+
+@pytest.mark.parametrize("make", [
+    lambda s: SoftmaxPolicy(s, 6, temperature=0.5),
+    lambda s: EpsilonGreedyPolicy(s, 6, epsilon=0.3),
+    lambda s: UniformPolicy(6),
+])
+def test_each_behaviour_policy_draws_from_the_probabilities_it_reports(make):
+    scorer = lambda x: np.repeat(SCORES[:1], len(x), axis=0)  # noqa: E731
+    policy = make(scorer)
+    context = np.zeros((30_000, 2))
+    draws, probs = draw_actions(policy, context, 3, np.random.default_rng(2))
+    np.testing.assert_allclose(probs, policy.probs(context))
+    assert chi_square_p(np.asarray(draws).ravel(), np.asarray(probs)[0]) > 1e-4
+    again, _ = draw_actions(policy, context, 3, np.random.default_rng(2))
+    np.testing.assert_array_equal(draws, again)

@@ -183,18 +183,6 @@ def test_process_pool_gives_the_same_rows_as_in_process(tmp_path):
     assert a == b and len(a) == 2
 
 
-def test_ray_executor_gives_the_same_rows_as_the_process_pool(tmp_path):
-    pytest.importorskip("ray")
-    spec = tiny_spec(GOOD[:2], seeds=1)
-    local = run_benchmark(spec, tmp_path / "l", executor="local", workers=2, context=CONTEXT,
-                          log=lambda m: None)
-    ray_run = run_benchmark(spec, tmp_path / "r", executor="ray", workers=2, context=CONTEXT,
-                            log=lambda m: None)
-    a = {r["cell_id"]: deterministic_part(r) for r in local.rows}
-    b = {r["cell_id"]: deterministic_part(r) for r in ray_run.rows}
-    assert a == b and len(a) == 2 and all(r["status"] == "ok" for r in a.values())
-
-
 def test_the_ray_executor_without_ray_says_how_to_install_it():
     try:
         import ray  # noqa: F401

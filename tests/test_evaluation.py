@@ -129,7 +129,7 @@ def test_reference_policies_are_reproducible_and_round_trip(data, tmp_path):
         type(pop).load(pop.save(tmp_path / "p.pt")).act(ds.context[0]), pop.act(ds.context[0])
     )
     logging = agents.make("logging", policy=pol, seed=1).fit(ds)
-    np.testing.assert_allclose(logging.action_probs(ds.context[:3]), pol.probs(ds.context[:3]))
+    np.testing.assert_allclose(logging.candidate_probs(ds.context[:3]), pol.probs(ds.context[:3]))
     with pytest.raises(agents.AgentError, match="cannot be saved"):
         logging.save(tmp_path / "l.pt")
     with pytest.raises(agents.AgentError, match="behaviour policy"):

@@ -133,7 +133,7 @@ def test_reference_policies_are_reproducible_and_round_trip(data, tmp_path):
     with pytest.raises(agents.AgentError, match="cannot be saved"):
         logging.save(tmp_path / "l.pt")
     with pytest.raises(agents.AgentError, match="behaviour policy"):
-        agents.make("logging")
+        agents.make("logging").fit(ds)  # no policy given and no deployment
 
 
 def test_evaluate_rejects_bad_arguments(data):

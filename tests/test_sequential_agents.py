@@ -91,9 +91,14 @@ def test_harness_hands_every_training_step_to_observe_and_none_during_evaluation
             self.steps, self.ends, self.rewards = 0, 0, 0.0
             self.fitted = True
 
+        def fit(self, dataset, deployment=None):
+            return self
+
         def act(self, obs):
             obs = np.asarray(obs)
             return 0 if obs.ndim == 1 else np.zeros(len(obs), np.int64)
+
+        explore = act  # an online learner acts through explore while it learns
 
         def observe(self, obs, action, reward, next_obs, terminated, truncated):
             assert obs.shape == next_obs.shape == (1 + 14 + 10,)

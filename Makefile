@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip install --progress-bar off -c constraints.txt
 BOARD_DIR := results/leaderboard
 ARGS ?= --help
 
-.PHONY: install test test-slow lint leaderboard refresh-leaderboard recsim-bench bench clean
+.PHONY: install test test-slow lint leaderboard refresh-leaderboard experiments experiment-tables recsim-bench bench clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	@echo "[install 1/4] virtual environment in $(VENV)"
@@ -45,13 +45,35 @@ refresh-leaderboard: leaderboard
 	cp $(BOARD_DIR)/LEADERBOARD.md benchmarks/LEADERBOARD.md
 	@echo "benchmarks/LEADERBOARD.md refreshed from $(BOARD_DIR)/LEADERBOARD.md"
 
+# The research tables of the README and docs: one spec per experiment under experiments/,
+# its rows committed in experiments/NAME/, its table (with the spec's claims) generated from
+# them. `make experiment-tables` rebuilds every table from the committed rows (seconds);
+# `make experiments` re-runs the specs first (resumable: finished cells are skipped; hours
+# from scratch). One experiment: make experiments EXPERIMENTS=experiments/prompt_dso.toml
+EXPERIMENTS ?= $(wildcard experiments/*.toml)
+experiments: $(STAMP)
+	@for spec in $(EXPERIMENTS); do \
+	  name=$$(basename $$spec .toml); \
+	  echo "[experiments] $$name"; \
+	  $(BIN)/python -m benchmarks run $$spec --out experiments/$$name --workers 2 || exit $$?; \
+	done
+	$(MAKE) experiment-tables EXPERIMENTS="$(EXPERIMENTS)"
+
+experiment-tables: $(STAMP)
+	@for spec in $(EXPERIMENTS); do \
+	  name=$$(basename $$spec .toml); \
+	  $(BIN)/python -m benchmarks leaderboard experiments/$$name --claims $$spec --no-plots \
+	    --markdown experiments/$$name/TABLE.md --title "Experiment $$name" > /dev/null || exit $$?; \
+	  echo "[experiments] experiments/$$name/TABLE.md"; \
+	done
+
 # The benchmark command line without activating the venv:
 #   make recsim-bench ARGS="run two_stage --size quick --out results/bench"
 recsim-bench: $(STAMP)
 	$(BIN)/recsim-bench $(ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/perf_two_stage.py
+	$(BIN)/python -m benchmarks.perf.two_stage
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -38,6 +38,7 @@ _BUILTIN: dict[str, str] = {
     "seq_random": "agents.sequential_reference:SeqRandom",
     "seq_oracle": "agents.sequential_reference:SeqOracle",
     "seq_logging": "agents.sequential_reference:SeqLogging",
+    "no_repeat_popular": "agents.sequential_reference:NoRepeatPopular",
 }
 for _name, _target in _BUILTIN.items():
     register(_name, _target, overwrite=True)

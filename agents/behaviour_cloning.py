@@ -15,7 +15,7 @@ import torch
 from torch.nn import functional as F
 
 from agents.base import AgentError, BaseAgent, as_batch
-from agents.ialp import ItemScorer, init_params, single_threaded
+from agents.ialp.networks import ItemScorer, init_params, single_threaded
 from recsim_envs.data import LoggedDataset
 from recsim_envs.envs.sequential import ObsLayout
 

@@ -180,8 +180,13 @@ def check_two_stage_dataset(
         raise AgentError("item_features or ranker_weights hold NaN or infinite values")
     cands = np.asarray(dataset.extras["candidates"])
     k = int(dataset.meta.info.get("n_candidates", cands.shape[1] if cands.ndim == 2 else -1))
-    if cands.ndim != 2 or cands.shape[1] != k:
-        raise AgentError(f"candidates has shape {cands.shape}; expected (n, n_candidates={k})")
+    # Logs drawn without replacement (the paper's protocol) carry the visit's logged items,
+    # not a candidate set of size k.
+    width = (int(dataset.meta.info.get("logged_per_user", k))
+             if dataset.meta.info.get("protocol") == "without_replacement" else k)
+    if cands.ndim != 2 or cands.shape[1] != width:
+        raise AgentError(
+            f"candidates has shape {cands.shape}; expected (n, {width}) (n_candidates={k})")
     if n_candidates is not None and n_candidates != k:
         raise AgentError(
             f"the agent is configured for n_candidates={n_candidates} but the data were "

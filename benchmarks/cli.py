@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 from benchmarks.spec import BenchmarkSpec, EnvSpec, SpecError, load_spec, parse_agent_arg
-from benchmarks.suites import SIZES, SUITES, builtin_suite
+from benchmarks.suites import DATA_SUITES, SIZES, SUITES, builtin_suite
 
 EXIT_OK, EXIT_FAILED_CELLS, EXIT_USAGE = 0, 1, 2
 
@@ -101,8 +101,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from benchmarks.executors import EXECUTORS
     from benchmarks.runner import run_benchmark
 
-    targets = list(SUITES) if args.suites == ["all"] else args.suites
+    if args.data_dir:  # read by the MovieLens environments, also in worker processes
+        os.environ["RECSIM_ENVS_DATA"] = str(Path(args.data_dir).expanduser())
+    targets = ([s for s in SUITES if s not in DATA_SUITES] if args.suites == ["all"]
+               else args.suites)
     try:
+        if "two_stage_paper" in targets:
+            from benchmarks.suites.two_stage_paper import require_data
+
+            require_data()
         specs = [_resolve_spec(t, args.size) for t in targets]
         extra = [parse_agent_arg(a) for a in args.agent or []]
         envs = _env_args(args.env or [])
@@ -185,11 +192,23 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         print(f"error: no result rows in {directory}/*.jsonl", file=sys.stderr)
         return EXIT_USAGE
     print(lb.to_text(board))
+    markdown = lb.to_markdown(board, title=args.title)
+    if args.claims:
+        from benchmarks import claims
+
+        lines = []
+        for spec_path in args.claims:
+            spec = load_spec(spec_path)
+            if not spec.claims:
+                print(f"warning: {spec_path} states no [[claims]]", file=sys.stderr)
+            lines += claims.to_markdown(claims.evaluate_claims(result.rows, spec))
+        print("\n".join(lines))
+        markdown = markdown.rstrip("\n") + "\n\n" + "\n".join(lines)
     md_path = Path(args.markdown) if args.markdown else directory / "leaderboard.md"
     csv_path = Path(args.csv) if args.csv else directory / "leaderboard.csv"
-    lb.write_atomic(md_path, lb.to_markdown(board, title=args.title))
+    lb.write_atomic(md_path, markdown)
     lb.write_atomic(csv_path, lb.to_csv(board))
-    ope_path = lb.write_ope_csv(board, directory / "ope.csv")
+    ope_path = lb.write_ope_csv(board, csv_path.parent / "ope.csv")
     print(f"wrote {md_path}, {csv_path} and {ope_path}")
     if not args.no_plots:
         from benchmarks.plots import write_plots
@@ -247,6 +266,9 @@ def build_parser(prog: str = "python -m benchmarks") -> argparse.ArgumentParser:
     run.add_argument("--out", default="results/benchmarks",
                      help="directory of the result files (default results/benchmarks)")
     run.add_argument("--quiet", action="store_true", help="no progress bars or messages")
+    run.add_argument("--data-dir", default=None, metavar="DIR",
+                     help="MovieLens folder (ML-1M or ML-100K files) for suites that need it "
+                     "(two_stage_paper); default: $RECSIM_ENVS_DATA")
     run.set_defaults(func=_cmd_run)
 
     board = sub.add_parser(
@@ -256,10 +278,14 @@ def build_parser(prog: str = "python -m benchmarks") -> argparse.ArgumentParser:
     )
     board.add_argument("dir", help="directory holding *.jsonl result files")
     board.add_argument("--markdown", help="Markdown output (default DIR/leaderboard.md)")
-    board.add_argument("--csv", help="CSV output (default DIR/leaderboard.csv)")
+    board.add_argument("--csv", help="CSV output (default DIR/leaderboard.csv; ope.csv is "
+                       "written next to it)")
     board.add_argument("--plots", help="plot directory (default DIR/plots)")
     board.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     board.add_argument("--title", default="Leaderboard", help="title of the Markdown page")
+    board.add_argument("--claims", nargs="+", metavar="SPEC",
+                       help="spec file(s) whose [[claims]] to test on the rows: adds a "
+                            "claims table (paired difference and verdict per claim)")
     board.set_defaults(func=_cmd_leaderboard)
 
     lst = sub.add_parser("list", help="list built-in suites and registered agents",

@@ -4,7 +4,8 @@ Per environment (rows of schema 2; schema-1 rows are read through :func:`as_sche
 
 - the ranking by the mean over seeds of the family's primary score (two-stage ``reward``,
   prompt ``optimality``, sequential ``return``) with a 95% Student-t interval over seeds
-  (each seed draws its own world, users and logs); an agent with one seed shows the
+  (each seed draws its own users and logs, and its own world unless the table says the
+  world is fixed); an agent with one seed shows the
   per-user interval of that seed instead, and the table says so;
 - a normalised score (0 = the family's random agent, 1 = its privileged skyline; see
   :mod:`benchmarks.references`);
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
 import tempfile
@@ -104,6 +106,8 @@ class Table:
     normalisation: str = ""
     comparisons: paired.PairedResult | None = None
     selection: selection_tables.Selection | None = None
+    world_per_seed: bool = True
+    """Each seed drew its own world (distinct ``world_seed`` per seed); False: one world."""
 
     @property
     def key(self) -> str:
@@ -201,6 +205,9 @@ def _table(suite: str, env: str, group: list[dict[str, Any]], warnings: list[str
                   first["online"].get("measure", "value"), first["online"].get("unit", ""),
                   primary, score_names, entries, estimators=[],
                   per_seed={e.agent: per_seed[e.agent] for e in entries})
+    world_seeds = {json.dumps(r["env"].get("cell_kwargs", {}).get("world_seed"))
+                   for r in group}
+    table.world_per_seed = len(world_seeds) > 1
     table.normalisation = normalise(table)
     selection_tables.attach_ope(table, by_agent)
     table.comparisons = paired.compare(table)
@@ -264,8 +271,9 @@ def _same(a: float, b: float) -> bool:
 _HEADER = (
     "Per environment: agents ranked by the mean over seeds of the family's primary score "
     "(two-stage: reward, prompt: optimality, sequential: return per session), with its 95% "
-    "Student-t interval over seeds; each seed draws its own world, users and logs, and all "
-    "agents of a seed share them, so comparisons are paired by seed. *normalised* puts the "
+    "Student-t interval over seeds; each seed draws its own users and logs (and its own "
+    "world, unless the table says the world is fixed), and all agents of a seed share them, "
+    "so comparisons are paired by seed. *normalised* puts the "
     "families on one scale: {refs} *Paired comparisons*: differences of the primary score "
     "over common seeds, with Holm-Bonferroni decisions over all agent pairs of the "
     "environment; the wins/ties/losses matrix uses the same decisions. *Off-policy "
@@ -302,8 +310,10 @@ def _table_markdown(t: Table) -> list[str]:
         how = ("1 seed: no interval over seeds; per-user interval of that seed shown "
                "(run more seeds for intervals and paired tests)")
     else:
-        how = (f"mean over {seeds} with its 95% interval over seeds (Student t; each seed "
-               "draws its own world, users and logs)")
+        covers = ("each seed draws its own world, users and logs" if t.world_per_seed else
+                  "one world for all seeds: each seed draws its own users, logs and agent "
+                  "initialisation, so the interval does not cover other worlds")
+        how = f"mean over {seeds} with its 95% interval over seeds (Student t; {covers})"
     out = [f"## {t.suite} / {t.env} (`{t.env_id}`)", "",
            f"Ranked by {primary}, {how}. Online value: {t.measure}.", ""]
     others = t.score_names[1:]

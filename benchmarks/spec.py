@@ -131,6 +131,33 @@ class EvalSpec:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A published claim "``better`` beats ``worse`` in ``env``" that a spec tests.
+
+    The leaderboard reports, per claim, the paired difference ``better - worse`` over seeds
+    with its 95% interval and a verdict (``reproduced``, ``reversed``, ``not separated``).
+    Claims label results; they are not part of :meth:`BenchmarkSpec.digest`, so editing
+    one re-runs nothing.
+
+    Attributes:
+        name: unique within the spec.
+        env: an environment name of the spec.
+        better, worse: agent names of the spec; the paper says ``better`` scores higher.
+        metric: the score compared (default: the family's primary score).
+        source: where the claim comes from (paper, figure, its numbers).
+        note: the world this spec tests it in, in words.
+    """
+
+    name: str
+    env: str
+    better: str
+    worse: str
+    metric: str = ""
+    source: str = ""
+    note: str = ""
+
+
+@dataclass(frozen=True)
 class BenchmarkSpec:
     """A whole benchmark: every (environment, agent, seed) cell it runs.
 
@@ -143,6 +170,7 @@ class BenchmarkSpec:
         evaluation: online budget.
         behaviour: behaviour-policy settings (family-specific; ``policy`` names it).
         size: ``quick`` or ``full`` for built-in suites, ``custom`` for files.
+        claims: published claims this spec tests (labels for the leaderboard only).
     """
 
     name: str
@@ -154,6 +182,7 @@ class BenchmarkSpec:
     evaluation: EvalSpec = field(default_factory=EvalSpec)
     behaviour: dict[str, Any] = field(default_factory=dict)
     size: str = "custom"
+    claims: tuple[Claim, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name or not isinstance(self.name, str):
@@ -174,12 +203,30 @@ class BenchmarkSpec:
             if dup:
                 raise SpecError(f"{kind} names must be unique in spec {self.name!r}; "
                                 f"repeated: {dup}")
+        self._check_claims()
+
+    def _check_claims(self) -> None:
+        envs = {e.name for e in self.envs}
+        agents = {a.name for a in self.agents}
+        seen: set[str] = set()
+        for c in self.claims:
+            where = f"claim {c.name!r} of spec {self.name!r}"
+            if c.name in seen:
+                raise SpecError(f"claim names must be unique in spec {self.name!r}; "
+                                f"repeated: {c.name!r}")
+            seen.add(c.name)
+            if c.env not in envs:
+                raise SpecError(f"{where} names env {c.env!r}; the spec's envs are "
+                                f"{sorted(envs)}")
+            for role in ("better", "worse"):
+                if getattr(c, role) not in agents:
+                    raise SpecError(f"{where}: {role} = {getattr(c, role)!r} is not an agent "
+                                    f"of the spec; its agents are {sorted(agents)}")
+            if c.better == c.worse:
+                raise SpecError(f"{where} compares {c.better!r} with itself")
 
     def replace(self, **changes: Any) -> BenchmarkSpec:
         return dataclasses.replace(self, **changes)
-
-    def with_agents(self, agents: list[AgentSpec] | tuple[AgentSpec, ...]) -> BenchmarkSpec:
-        return dataclasses.replace(self, agents=tuple(agents))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict (tuples as lists)."""
@@ -189,6 +236,7 @@ class BenchmarkSpec:
         """A short hash of everything that affects results (``size`` is a label only)."""
         d = self.to_dict()
         d.pop("size", None)
+        d.pop("claims", None)
         return stable_hash(d)
 
 
@@ -200,7 +248,8 @@ def stable_hash(obj: Any, n_chars: int = 16) -> str:
 
 # ---------------------------------------------------------------------- parsing
 
-_TOP_KEYS = {"name", "family", "seeds", "data", "evaluation", "behaviour", "envs", "agents"}
+_TOP_KEYS = {"name", "family", "seeds", "data", "evaluation", "behaviour", "envs", "agents",
+             "claims"}
 
 
 def _check_keys(raw: dict[str, Any], allowed: set[str], where: str) -> None:
@@ -252,6 +301,11 @@ def spec_from_dict(raw: dict[str, Any], source: str = "spec") -> BenchmarkSpec:
         evaluation=_dataclass_from(EvalSpec, raw.get("evaluation", {}),
                                    f"{source}: [evaluation]"),
         behaviour=dict(raw.get("behaviour", {})),
+        claims=tuple(
+            _dataclass_from(Claim, claim, f"{source}: claims[{i}]")
+            for i, claim in enumerate(_as_list(raw["claims"], f"{source}: claims")
+                                      if "claims" in raw else [])
+        ),
     )
 
 

@@ -6,6 +6,9 @@ interactions (or a MovieLens folder) and save it; ``gymnasium.make(
 
 ``export-minari``: log sessions of an environment with its default behaviour policy and
 write them as a Minari dataset (needs the ``minari`` extra).
+
+``prompt-diagnostics ENV_ID [--kwargs JSON]``: is a prompt world a fair test of DSO (kernel
+contrast, prompt variance share, keyword R^2, best context-free prompt)?
 """
 
 from __future__ import annotations
@@ -67,6 +70,19 @@ def _export_minari(args: argparse.Namespace) -> int:
     return 0
 
 
+def _prompt_diagnostics(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+
+    import recsim_envs  # noqa: F401  (registers the ids)
+    from recsim_envs.text.diagnostics import diagnose
+
+    env = gym.make(args.env, **(json.loads(args.kwargs) if args.kwargs else {})).unwrapped
+    report = diagnose(env, seed=args.seed, bandwidth=args.bandwidth,
+                      bandwidth_rule=args.bandwidth_rule, embedding_noise=args.embedding_noise)
+    print(json.dumps(report.to_dict()))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m recsim_envs", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -107,6 +123,20 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--data-path", help="Minari root folder (default: $MINARI_DATASETS_PATH)")
     m.set_defaults(run=_export_minari)
+    d = sub.add_parser("prompt-diagnostics", help="is a prompt world a fair test of DSO?",
+                       description="Kernel contrast, the prompt's share of sentence variance "
+                       "given the query, linear predictability of prompt effects from prompt "
+                       "features, best context-free prompt (recsim_envs.text.diagnostics).")
+    d.add_argument("env", help="a prompt environment id, e.g. recsim_envs/PromptSentence-v0")
+    d.add_argument("--kwargs", help="JSON of gymnasium.make settings")
+    d.add_argument("--bandwidth", type=float, default=0.5,
+                   help="factor on the median within-query distance (or tau with --bandwidth-"
+                   "rule fixed); default 0.5, DSO's")
+    d.add_argument("--bandwidth-rule", choices=("within_query", "fixed"), default="within_query")
+    d.add_argument("--embedding-noise", type=float, default=0.0,
+                   help="noise std added to both embeddings (DSO's embedding_noise)")
+    d.add_argument("--seed", type=int, default=0)
+    d.set_defaults(run=_prompt_diagnostics)
     return parser
 
 

@@ -114,7 +114,8 @@ def _missing_data_message(searched: list[Path]) -> str:
     return (
         f"no MovieLens files found (searched: {where}). Download MovieLens by hand from "
         "https://grouplens.org/datasets/movielens/ (ML-100K or ML-1M; nothing is downloaded "
-        "automatically), unzip it and pass data_dir=<folder> to gymnasium.make or set "
+        "automatically), unzip it and pass data_dir=<folder> to gymnasium.make (or "
+        "--data-dir <folder> to `python -m benchmarks run`) or set "
         f"{DATA_ENV_VAR}=<folder>. The folder (or its ml-100k/ or ml-1m/ subfolder) must hold "
         f"either {', '.join(ML100K_FILES)} (ML-100K) or {', '.join(ML1M_FILES)} (ML-1M)."
     )

@@ -25,6 +25,12 @@ ENV_SPECS: list[tuple[str, str, str | None, int | None]] = [
         "recsim_envs.envs.movielens:TwoStageMovieLensVectorEnv",
         None,
     ),
+    (
+        "TwoStagePaper-v0",
+        "recsim_envs.envs.two_stage_paper:TwoStagePaperEnv",
+        "recsim_envs.envs.two_stage_paper:TwoStagePaperVectorEnv",
+        None,
+    ),
     # --- prompt-to-sentence family (issue 4) ---
     (
         "PromptSentence-v0",
@@ -36,6 +42,12 @@ ENV_SPECS: list[tuple[str, str, str | None, int | None]] = [
         "PromptSentenceText-v0",
         "recsim_envs.envs.prompt_text:PromptSentenceTextEnv",
         "recsim_envs.envs.prompt_text:PromptSentenceTextVectorEnv",
+        None,
+    ),
+    (  # the paraphrase text world (issue 12): PromptSentenceText-v0 with world="paraphrase"
+        "PromptSentenceParaphrase-v0",
+        "recsim_envs.envs.prompt_text:PromptSentenceParaphraseEnv",
+        "recsim_envs.envs.prompt_text:PromptSentenceParaphraseVectorEnv",
         None,
     ),
     # --- sequential family (issue 5) ---

@@ -38,11 +38,15 @@ CASES["recsim_envs/TwoStageMovieLens-v0"] = _movielens_case
 CASES["recsim_envs/TwoStageMovieLens-v0/slate-session"] = lambda tmp: {
     **_movielens_case(tmp), "slate_size": 3, "session_length": 4, "binary_truth": True,
 }
+CASES["recsim_envs/TwoStagePaper-v0"] = _movielens_case  # the paper's protocol (issue 12)
 
 # --- prompt-to-sentence family (issue 4) ---
 CASES["recsim_envs/PromptSentence-v0"] = lambda tmp: {"n_prompts": 20, "n_eval": 200}
 CASES["recsim_envs/PromptSentenceText-v0"] = lambda tmp: {
     "n_prompts": 12, "n_mc": 4, "n_eval": 200,
+}
+CASES["recsim_envs/PromptSentenceParaphrase-v0"] = lambda tmp: {
+    "n_prompts": 40, "n_mc": 4, "n_eval": 200,
 }
 
 # --- sequential family (issue 5) ---

@@ -33,7 +33,8 @@ def row(agent, seed, value, *, ope=None, privileged=False, status="ok", cell=Non
         "schema": schema, "status": status, "cell_id": cell or f"{suite}-{env}-{agent}-{seed}",
         "error": None if status == "ok" else f"cell {suite}/{env}/{agent}/seed{seed} failed",
         "suite": suite, "size": "quick", "family": family,
-        "env": {"name": env, "id": "recsim_envs/X-v0", "kwargs": {}, "behaviour": {}},
+        "env": {"name": env, "id": "recsim_envs/X-v0", "kwargs": {}, "behaviour": {},
+                "cell_kwargs": {"world_seed": 100 + seed}},
         "agent": {"name": agent, "agent": agent, "settings": {}, "module": "m", "class": "C",
                   "privileged": privileged},
         "seed_index": seed, "seeds": {}, "versions": {"recsim_envs": "0.1.0",
@@ -313,3 +314,11 @@ def test_a_row_without_the_primary_score_is_left_out_with_a_warning():
     assert board.warnings == ["s/e/random/seed0: no 'reward' score; left out of the ranking"]
     assert "## Rows not ranked as they are" in to_markdown(board)
     assert "warning: s/e/random/seed0" in lb.to_text(board)
+
+
+def test_a_table_with_one_world_for_all_seeds_says_so():
+    rows = suite_rows()
+    for r in rows:
+        r["env"]["cell_kwargs"] = {"world_seed": 0}
+    md = to_markdown(build(rows))
+    assert "one world for all seeds" in md and "draws its own world, users" not in md

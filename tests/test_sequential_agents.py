@@ -34,7 +34,7 @@ def pretrained(setup):
 
 def test_every_sequential_name_is_registered():
     for name in ("ialp", "a_ialp_ft", "a_ialp_ap", "bc", "llm_greedy", "ppo", "dqn",
-                 "seq_random", "seq_oracle"):
+                 "seq_random", "seq_oracle", "no_repeat_popular"):
         assert name in agents.registered(), name
         assert agents.resolve(name).name == name
 
@@ -135,12 +135,16 @@ def test_online_variants_learn_only_what_they_should(setup, pretrained):
     assert res.eval_return.shape == (2,) and res.train_return.shape == (1,)
 
 
-def test_adaptive_choice_follows_the_critic(setup, pretrained):
-    ap = AIALPAdaptive(seed=0, **FAST).from_pretrained(pretrained)
+@pytest.mark.parametrize("judge", ["frozen_critic", "online_critic"])
+def test_adaptive_choice_follows_its_judge(setup, pretrained, judge):
+    ap = AIALPAdaptive(seed=0, **FAST, judge=judge).from_pretrained(pretrained)
+    with torch.no_grad():  # make the two critics differ, as after online updates
+        for p in ap.critic.parameters():
+            p.add_(0.5 * torch.randn(p.shape, generator=torch.Generator().manual_seed(1)))
     _, data = setup
     x = torch.as_tensor(data.context[:50])
     with torch.no_grad():
-        q = ap.critic(x).numpy()
+        q = (ap.critic_pre if judge == "frozen_critic" else ap.critic)(x).numpy()
     a_pre = np.zeros(50, np.int64)
     a_on = np.ones(50, np.int64)
     pick = ap._composite(x, a_pre, a_on, stochastic=False)

@@ -8,19 +8,21 @@ reward model stays with the harness.
 
 Off-policy estimates: IPS, SNIPS, DM, DR over prompts and kernel IS in sentence space
 (the weighting of DSO), whose densities are Monte Carlo averages of a Gaussian kernel over
-sentences the generator writes under each policy. DM/DR use the prompt reward regressor
-fit once on the training log: their intervals are conditional on it (refitting it 200
-times per cell would cost minutes), and say so.
+sentences the generator writes under each policy, with DSO's bandwidth rule (0.5 x the
+median within-query distance, from the behaviour policy's sentences for the same queries).
+DM/DR use the prompt reward regressor fit once on the training log: their intervals are
+conditional on it (refitting it 200 times per cell would cost minutes), and say so.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
-from agents.dso import kernel_values
+from agents.dso import kernel_distance, kernel_values
 from benchmarks.families.base import (
     CellError,
     Family,
@@ -36,9 +38,12 @@ from recsim_envs.policies import BehaviourPolicy, UniformPolicy, sample_categori
 _BEHAVIOUR_KEYS = {"policy", "beta", "n_rounds", "regressor_steps"}
 KERNEL_SAMPLES = 32
 """Sentences per held-out row and policy in the Monte Carlo kernel densities."""
-KERNEL_BANDWIDTH = 1.0
+KERNEL_BANDWIDTH = 0.5
+"""Factor on the median within-query distance (DSO's default rule, see agents.dso)."""
 DM_STEPS = 1000
 """Adam steps of the direct-method reward regressor (fit on the training rounds)."""
+_BEHAVIOUR_CACHE: dict[tuple, BehaviourPolicy] = {}
+"""The last reference behaviour policy built in this process (see behaviour_policy)."""
 
 
 class PromptFamily(Family):
@@ -55,11 +60,18 @@ class PromptFamily(Family):
         if kind == "reference":
             from recsim_envs.envs.prompt_sentence import reference_behaviour_policy
 
-            return reference_behaviour_policy(
-                base, seed=seed, n_rounds=int(settings.get("n_rounds", 10_000)),
-                beta=float(settings.get("beta", 1.0)),
-                regressor_steps=int(settings.get("regressor_steps", 3000)),
-            )
+            # The agents of a seed run one after the other on the same world and seed: the
+            # policy (a regressor fit, the costliest part of logging) is kept for the next.
+            key = (base.default_id, json.dumps(base.env_kwargs, sort_keys=True, default=str),
+                   json.dumps(settings, sort_keys=True), int(seed))
+            if key not in _BEHAVIOUR_CACHE:
+                _BEHAVIOUR_CACHE.clear()
+                _BEHAVIOUR_CACHE[key] = reference_behaviour_policy(
+                    base, seed=seed, n_rounds=int(settings.get("n_rounds", 10_000)),
+                    beta=float(settings.get("beta", 1.0)),
+                    regressor_steps=int(settings.get("regressor_steps", 3000)),
+                )
+            return _BEHAVIOUR_CACHE[key]
         raise CellError(f"unknown behaviour policy {kind!r} for the prompt family; use "
                         "'reference' (softmax over a reward regressor) or 'uniform'")
 
@@ -100,15 +112,20 @@ class PromptFamily(Family):
         n, m = len(heldout), KERNEL_SAMPLES
         q_rep = np.repeat(query, m, axis=0)
 
-        def density(probs: np.ndarray) -> np.ndarray:
+        def sentences(probs: np.ndarray) -> np.ndarray:
             probs = probs / probs.sum(axis=1, keepdims=True)
             ids = sample_categorical(probs, m, rng).reshape(-1)
-            sentences = np.asarray(deployment.generator.generate(q_rep, ids, rng),
-                                   dtype=np.float64)
-            k = kernel_values(np.repeat(logged, m, axis=0), sentences, "gaussian",
-                              KERNEL_BANDWIDTH)
-            return k.reshape(n, m).mean(axis=1)
+            return np.asarray(deployment.generator.generate(q_rep, ids, rng), dtype=np.float64)
 
-        return kernel_is(density(target), np.maximum(density(behaviour), 1e-12),
+        logged_rep = np.repeat(logged, m, axis=0)
+        s_behaviour, s_target = sentences(behaviour), sentences(target)
+        # bandwidth: DSO's within-query rule, from the behaviour draws of the same queries
+        tau = KERNEL_BANDWIDTH * float(np.median(kernel_distance(logged_rep, s_behaviour)))
+        tau = tau if tau > 0 else 1.0
+
+        def density(s: np.ndarray) -> np.ndarray:
+            return kernel_values(logged_rep, s, "gaussian", tau).reshape(n, m).mean(axis=1)
+
+        return kernel_is(density(s_target), np.maximum(density(s_behaviour), 1e-12),
                          heldout.reward, rng=rng)
 

@@ -74,6 +74,10 @@ class TwoStageFamily(Family):
         self, agent: AgentHandle, train: LoggedDataset, heldout: LoggedDataset,
         deployment: Deployment, env: gym.Env, rng: np.random.Generator,
     ) -> dict[str, OffPolicyEstimate]:
+        if heldout.meta.info.get("protocol") == "without_replacement":
+            # The paper's protocol (TwoStagePaper-v0) logs movies drawn without replacement,
+            # not the ranker's picks: no estimator here targets the two-stage value from them.
+            return {}
         view = TwoStageView.of(heldout)
         ctx, n_items, k = heldout.context, view.n_items, view.n_candidates
         ranker = deployment.ranker
@@ -123,22 +127,47 @@ class _RewardModel:
     def __init__(self, view: TwoStageView) -> None:
         ds = view.dataset
         self.items = with_bias_column(np.asarray(view.item_features, dtype=np.float64))
-        x = with_bias_column(np.asarray(ds.context, dtype=np.float64))
-        f = self.items[ds.action]
-        self.design = np.einsum("mi,mj->mij", x, f).reshape(len(x), -1)
-        self.shape = (x.shape[1], f.shape[1])
+        self.x = with_bias_column(np.asarray(ds.context, dtype=np.float64))
+        self.action = np.asarray(ds.action, dtype=np.int64)
+        self.shape = (self.x.shape[1], self.items.shape[1])
         self.reward = np.asarray(ds.reward, dtype=np.float64)
-        self.weights = self._solve(np.ones(len(x)))
+        # Rows of one item share f: the Gram matrix sum_i c_i (x_i x_i^T) (x) (f_a f_a^T)
+        # is then a sum over items of per-item user moments, O(items * d^4) instead of
+        # O(rows * d^4) - about 10x cheaper per bootstrap refit when items << rows.
+        self.by_item = len(self.items) < len(self.x)
+        self._outer = None  # (rows, d_x^2) user outer products, built at the first solve
+        if not self.by_item:
+            f = self.items[self.action]
+            self.design = np.einsum("mi,mj->mij", self.x, f).reshape(len(self.x), -1)
+        self.weights = self._solve(np.ones(len(self.x)))
 
     def _solve(self, counts: np.ndarray) -> np.ndarray:
         import torch  # its BLAS solves this ~5x faster than numpy's on the reference machine
 
-        design = torch.from_numpy(self.design)
-        wd = design * torch.from_numpy(counts)[:, None]
-        gram = wd.T @ design + REWARD_MODEL_RIDGE * torch.eye(design.shape[1],
-                                                               dtype=torch.float64)
-        w = torch.linalg.solve(gram, wd.T @ torch.from_numpy(self.reward))
-        return w.numpy().reshape(self.shape)
+        d = self.shape[0] * self.shape[1]
+        eye = REWARD_MODEL_RIDGE * torch.eye(d, dtype=torch.float64)
+        if not self.by_item:
+            design = torch.from_numpy(self.design)
+            wd = design * torch.from_numpy(counts)[:, None]
+            w = torch.linalg.solve(wd.T @ design + eye, wd.T @ torch.from_numpy(self.reward))
+            return w.numpy().reshape(self.shape)
+        x = torch.from_numpy(self.x)
+        c = torch.from_numpy(counts)
+        act = torch.from_numpy(self.action)
+        f = torch.from_numpy(self.items)
+        n_items = len(self.items)
+        moments = torch.zeros((n_items, x.shape[1], x.shape[1]), dtype=torch.float64)
+        if self._outer is None:
+            self._outer = (x[:, :, None] * x[:, None, :]).reshape(len(x), -1)
+        moments.view(n_items, -1).index_add_(0, act, c[:, None] * self._outer)
+        xr = torch.zeros((n_items, x.shape[1]), dtype=torch.float64)
+        xr.index_add_(0, act, (c * torch.from_numpy(self.reward))[:, None] * x)
+        dx, df = self.shape
+        outer_f = (f[:, :, None] * f[:, None, :]).reshape(n_items, df * df)
+        gram = (moments.reshape(n_items, dx * dx).T @ outer_f).reshape(dx, dx, df, df)
+        gram = gram.permute(0, 2, 1, 3).reshape(d, d)
+        rhs = torch.einsum("ai,ak->ik", xr, f).reshape(d)
+        return torch.linalg.solve(gram + eye, rhs).numpy().reshape(self.shape)
 
     def resampled(self, rng: np.random.Generator) -> np.ndarray:
         """Weights refit on a bootstrap resample of the training rounds."""
@@ -146,6 +175,9 @@ class _RewardModel:
         return self._solve(np.bincount(rng.integers(n, size=n), minlength=n).astype(float))
 
     def predict(self, ctx: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+        import torch  # single-threaded in the runner; numpy's BLAS may oversubscribe
+
         w = self.weights if weights is None else weights
-        x = with_bias_column(np.asarray(ctx, dtype=np.float64))
-        return np.clip(x @ w @ self.items.T, 0.0, 1.0)
+        x = torch.from_numpy(with_bias_column(np.asarray(ctx, dtype=np.float64)))
+        right = torch.from_numpy(np.asarray(w, dtype=np.float64) @ self.items.T)
+        return (x @ right).clamp_(0.0, 1.0).numpy()

@@ -250,7 +250,7 @@ def _cached(
 
 
 def build_movielens_world(
-    config: MovieLensConfig,
+    config: MovieLensConfig, with_system: bool = True,
 ) -> tuple[TwoStageWorld, dict[str, Any], MovieLensConfig]:
     """The world of ``TwoStageMovieLens-v0``; the trained simulator comes from the cache if present.
 
@@ -259,6 +259,9 @@ def build_movielens_world(
     three input files' bytes, the simulator settings, ``world_seed`` and the cache version,
     so editing a file or a setting trains anew. It is written to a temporary file and
     renamed (never half-written) and read with ``allow_pickle=False``.
+
+    ``with_system=False`` skips the ranker and behaviour fits (their weights are zeros):
+    for worlds that fit their own (``TwoStagePaper-v0``).
 
     Returns:
         (world, info, config with ``data_dir``, ``dataset`` and ``cache_dir`` resolved).
@@ -306,10 +309,15 @@ def build_movielens_world(
     }
     fit_key = cache_key([], fit_settings)
     fit_path = cache_dir / f"movielens-fits-{fit_key[:32]}.npz"
-    fits, _ = _cached(
-        fit_path, ("ranker_weights", "behaviour_weights"),
-        lambda: _fit_system(config, users, response, item_features),
-    )
+    if with_system:
+        fits, _ = _cached(
+            fit_path, ("ranker_weights", "behaviour_weights"),
+            lambda: _fit_system(config, users, response, item_features),
+        )
+    else:
+        shape = (user_features.shape[1] + 1, item_features.shape[1] + 1)
+        fits = {"ranker_weights": np.zeros(shape, np.float32),
+                "behaviour_weights": np.zeros(shape, np.float32)}
     ranker = BilinearRanker(
         weights=np.asarray(fits["ranker_weights"], dtype=np.float32), item_features=item_features
     )

@@ -16,6 +16,7 @@ import numpy as np
 from recsim_envs.envs.prompt_sentence import PromptEnvBase, PromptVectorEnvBase
 from recsim_envs.text.components import BilinearSentenceReward, check_prompt_ids, row_dot
 from recsim_envs.text.encoders import HashedNGramEncoder, TextEmbeddingGenerator
+from recsim_envs.text.paraphrase import N_INTENTS_MAX, make_paraphrase_writer
 from recsim_envs.text.writer import (
     DIM_QUERY,
     GENRES,
@@ -28,6 +29,21 @@ from recsim_envs.text.writer import (
 
 _N_COMBOS = len(GENRES) * len(MOODS) * len(SETTINGS)
 
+WORLDS: dict[str, dict[str, Any]] = {
+    "keywords": {"n_prompts": 500, "prompt_adherence": 0.7, "n_paraphrases": 1},
+    "paraphrase": {"n_prompts": 1000, "prompt_adherence": 0.9, "n_paraphrases": 50},
+}
+"""The built-in text worlds and their defaults (see the class docstring)."""
+
+_TABLE_CACHE: dict[tuple, tuple[np.ndarray, float | None]] = {}
+"""The last built-in world's Monte Carlo table and reward scale: the benchmark builds the
+same world several times per seed (logging, evaluation), and the table dominates the cost."""
+
+
+def _table_key(env_kwargs: dict[str, Any]) -> tuple:
+    skip = ("log_pi_b", "reward_noise")  # the only settings that leave table and scale alone
+    return tuple(sorted((k, v) for k, v in env_kwargs.items() if k not in skip))
+
 
 class PromptSentenceTextEnv(PromptEnvBase):
     """## Description
@@ -38,9 +54,25 @@ class PromptSentenceTextEnv(PromptEnvBase):
     the prompt's words with probability ``prompt_adherence``), a sentence encoder embeds it,
     and the user rewards the sentence.
 
+    Two built-in worlds (``world``):
+
+    * ``"keywords"`` (default of this id, the original text world): a prompt is a (tone,
+      aspect) keyword pair steering two of nine slots with adherence 0.7; 500 prompts.
+      The prompt explains about 12% of a sentence embedding's variance given the query,
+      the kernel barely tells prompts apart, keywords linearly predict most of a prompt's
+      effect and one context-free prompt does well: not a fair test of DSO
+      (docs/prompt.md, "Is the world a fair test of DSO?").
+    * ``"paraphrase"`` (default of ``recsim_envs/PromptSentenceParaphrase-v0``): prompts are
+      paraphrases of ``n_prompts / n_paraphrases`` (tone, aspect, style) intents
+      (:mod:`recsim_envs.text.paraphrase`); an intent steers seven of nine slots with
+      adherence 0.9, paraphrases share one effect, their texts share few words, and the
+      query enters the reward centred on its mean so that no context-free prompt is
+      near-optimal; 1,000 prompts, 50 paraphrases each (20 intents).
+
     ## User Model
 
-    E[r | x, q, s] = scale * ((x W_x + q W_q) . phi(s)) with phi(s) the encoder's embedding,
+    E[r | x, q, s] = scale * ((x W_x + (q - q0) W_q) . phi(s)) with phi(s) the encoder's
+    embedding, q0 = 0 (keywords) or the mean query (paraphrase),
     W_x (d_x, d_s) and W_q (15, d_s) standard normal from ``world_seed``; r = E[r] +
     N(0, reward_noise^2). ``scale`` is set at construction so that the best policy beats the
     uniform one by ``reward_gap`` in expected reward on the evaluation contexts (0.5 by
@@ -77,8 +109,11 @@ class PromptSentenceTextEnv(PromptEnvBase):
 
     ## Arguments
 
-    * ``n_prompts`` (500), ``reward_noise`` (1.0), ``reward_gap`` (0.5), ``dim_user`` (5).
-    * ``prompt_adherence`` (0.7), ``query_adherence`` (0.85): the writer's randomness.
+    * ``world`` ("keywords" or "paraphrase"), ``n_paraphrases`` (paraphrase world: 50).
+    * ``n_prompts`` (keywords 500, paraphrase 1,000), ``reward_noise`` (1.0),
+      ``reward_gap`` (0.5), ``dim_user`` (5).
+    * ``prompt_adherence`` (keywords 0.7, paraphrase 0.9), ``query_adherence`` (0.85): the
+      writer's randomness.
     * ``encoder``: a :class:`~recsim_envs.text.encoders.SentenceEncoder` (default
       :class:`~recsim_envs.text.encoders.HashedNGramEncoder` with ``dim_sentence`` = 32).
     * ``writer``: a writer with ``n_prompts``, ``draw_noise``, ``choices``, ``render``,
@@ -90,20 +125,23 @@ class PromptSentenceTextEnv(PromptEnvBase):
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version; ``world`` added (default "keywords": the original world, same
+      draws from ``world_seed``).
     """
 
     default_id = "recsim_envs/PromptSentenceText-v0"
 
     def __init__(
         self,
-        n_prompts: int = 500,
+        n_prompts: int | None = None,
         reward_noise: float = 1.0,
         reward_gap: float = 0.5,
         dim_user: int = 5,
         dim_sentence: int = 32,
-        prompt_adherence: float = 0.7,
+        prompt_adherence: float | None = None,
         query_adherence: float = 0.85,
+        world: str = "keywords",
+        n_paraphrases: int | None = None,
         encoder: Any = None,
         writer: Any = None,
         reward_model: Any = None,
@@ -114,8 +152,18 @@ class PromptSentenceTextEnv(PromptEnvBase):
         log_pi_b: bool = True,
         render_mode: str | None = None,
     ) -> None:
-        if not 10 <= int(n_prompts) <= MAX_PROMPTS:
-            raise ValueError(f"n_prompts must be between 10 and {MAX_PROMPTS}, got {n_prompts}")
+        if world not in WORLDS:
+            raise ValueError(f"world must be one of {sorted(WORLDS)}, got {world!r}")
+        defaults = WORLDS[world]
+        n_prompts = defaults["n_prompts"] if n_prompts is None else n_prompts
+        if prompt_adherence is None:
+            prompt_adherence = defaults["prompt_adherence"]
+        if n_paraphrases is None:
+            n_paraphrases = defaults["n_paraphrases"]
+        max_prompts = MAX_PROMPTS if world == "keywords" else N_INTENTS_MAX
+        if not 10 <= int(n_prompts) <= max_prompts:
+            raise ValueError(f"n_prompts must be between 10 and {max_prompts} in the {world!r} "
+                             f"world, got {n_prompts}")
         if not (np.isfinite(reward_noise) and reward_noise >= 0):
             raise ValueError(f"reward_noise must be a finite number >= 0, got {reward_noise}")
         if not reward_gap > 0:
@@ -128,9 +176,14 @@ class PromptSentenceTextEnv(PromptEnvBase):
         self.log_pi_b = bool(log_pi_b)
         self.n_mc = int(n_mc)
 
-        world = np.random.default_rng(world_seed)
-        if writer is None:
-            writer = make_writer(int(n_prompts), world, prompt_adherence, query_adherence)
+        self.world = world
+        built_in = writer is None and encoder is None and reward_model is None
+        world_rng = np.random.default_rng(world_seed)
+        if writer is None and world == "paraphrase":
+            writer = make_paraphrase_writer(int(n_prompts), world_rng, int(n_paraphrases),
+                                            prompt_adherence, query_adherence)
+        elif writer is None:
+            writer = make_writer(int(n_prompts), world_rng, prompt_adherence, query_adherence)
         elif writer.n_prompts != int(n_prompts):
             raise ValueError(
                 f"the writer has {writer.n_prompts} prompts but n_prompts={n_prompts}"
@@ -141,13 +194,16 @@ class PromptSentenceTextEnv(PromptEnvBase):
         self.generator = TextEmbeddingGenerator(writer, encoder)
         self._probe_encoder()
         # Query popularity: Dirichlet(1) per attribute, fixed by the world.
-        self.attr_probs = [world.dirichlet(np.ones(k)) for k in (6, 5, 4)]
+        self.attr_probs = [world_rng.dirichlet(np.ones(k)) for k in (6, 5, 4)]
         if reward_model is None:
             d_s = int(encoder.dim)
+            # Paraphrase world: the query enters centred on its mean, so that the mean
+            # direction over users is zero and no context-free prompt is near-optimal.
             reward_model = BilinearSentenceReward(
-                world.standard_normal((self.dim_user, d_s)),
-                world.standard_normal((DIM_QUERY, d_s)),
+                world_rng.standard_normal((self.dim_user, d_s)),
+                world_rng.standard_normal((DIM_QUERY, d_s)),
                 scale=1.0,
+                query_offset=np.concatenate(self.attr_probs) if world == "paraphrase" else None,
             )
             calibrate = True
         else:
@@ -176,6 +232,8 @@ class PromptSentenceTextEnv(PromptEnvBase):
                 "dim_sentence": int(encoder.dim),
                 "prompt_adherence": float(prompt_adherence),
                 "query_adherence": float(query_adherence),
+                "world": world,
+                "n_paraphrases": int(n_paraphrases),
                 "encoder": type(encoder).__name__,
                 "writer": type(writer).__name__,
                 "reward_model": type(reward_model).__name__,
@@ -186,7 +244,23 @@ class PromptSentenceTextEnv(PromptEnvBase):
                 "log_pi_b": bool(log_pi_b),
             },
         )
-        self.mean_embeddings = self._mean_embedding_table(world_seed)
+        # Prompts of one group (paraphrases of one intent) write from one distribution:
+        # the Monte Carlo table is per group, shared by its prompts.
+        self.prompt_group = np.asarray(
+            getattr(writer, "prompt_group", np.arange(self.n_prompts)), dtype=np.int64)
+        key = _table_key(self.env_kwargs) if built_in else None
+        table = _TABLE_CACHE.get(key) if key is not None else None
+        if table is None:
+            table = self._mean_embedding_table(world_seed)
+            if key is not None:
+                _TABLE_CACHE.clear()  # one world kept: cells of one seed share it
+                _TABLE_CACHE[key] = (table, None)
+        else:
+            table, scale = table
+            if scale is not None:
+                self.reward_model.scale = scale
+                calibrate = False
+        self.group_embeddings = table  # (n_combos, n_groups, d_s)
         if calibrate:
             # Fix the reward scale from the world (before any learner runs): V(best) - V(uniform)
             # = reward_gap on the evaluation contexts.
@@ -194,6 +268,8 @@ class PromptSentenceTextEnv(PromptEnvBase):
             gap = float(m.max(axis=1).mean() - m.mean())
             self.reward_model.scale = float(reward_gap) / gap
             self._eval_matrix = None
+            if key is not None:
+                _TABLE_CACHE[key] = (table, self.reward_model.scale)
 
     def _probe_encoder(self) -> None:
         probe = self.writer.render(np.zeros((1, len(self.writer.slot_phrases)), dtype=np.int64)) \
@@ -206,14 +282,18 @@ class PromptSentenceTextEnv(PromptEnvBase):
             )
 
     def _mean_embedding_table(self, world_seed: int) -> np.ndarray:
-        """E[phi(s) | q, a] by Monte Carlo for every query type: (n_combos, n_prompts, d_s)."""
+        """E[phi(s) | q, a] by Monte Carlo for every query type and prompt group:
+        (n_combos, n_groups, d_s) (a group's first prompt writes for the group)."""
         rng = np.random.default_rng([int(world_seed), 7])
-        table = np.empty((_N_COMBOS, self.n_prompts, int(self.encoder.dim)))
-        prompts = np.repeat(np.arange(self.n_prompts), self.n_mc)
-        for c in range(_N_COMBOS):  # one batch of n_prompts * n_mc sentences per query type
+        groups, first = np.unique(self.prompt_group, return_index=True)
+        if not np.array_equal(groups, np.arange(len(groups))):
+            raise ValueError("the writer's prompt_group must number groups 0..n_groups-1")
+        table = np.empty((_N_COMBOS, len(groups), int(self.encoder.dim)))
+        prompts = np.repeat(first, self.n_mc)
+        for c in range(_N_COMBOS):  # one batch of n_groups * n_mc sentences per query type
             query = np.repeat(self._combo_query(np.array([c])), len(prompts), axis=0)
             emb, _ = self._generate(query, prompts, rng)
-            table[c] = emb.reshape(self.n_prompts, self.n_mc, -1).mean(axis=1)
+            table[c] = emb.reshape(len(groups), self.n_mc, -1).mean(axis=1)
         return table
 
     @staticmethod
@@ -262,17 +342,37 @@ class PromptSentenceTextEnv(PromptEnvBase):
         out = np.empty((len(u), self.n_prompts))
         for c in np.unique(combo):  # one product per query type (at most 120)
             rows = np.flatnonzero(combo == c)
-            out[rows] = u[rows] @ self.mean_embeddings[c].T
+            out[rows] = (u[rows] @ self.group_embeddings[c].T)[:, self.prompt_group]
         return out
 
     def expected_reward(self, contexts: np.ndarray, prompt_ids: np.ndarray) -> np.ndarray:
         user, query = self.split(contexts)
         ids = check_prompt_ids(prompt_ids, self.n_prompts, len(user))
         u = self.reward_model.direction(user, query)
-        return row_dot(u, self.mean_embeddings[self._combo_of(query), ids])
+        return row_dot(u, self.group_embeddings[self._combo_of(query), self.prompt_group[ids]])
 
 
 class PromptSentenceTextVectorEnv(PromptVectorEnvBase):
     """Native vector env of :class:`PromptSentenceTextEnv` (see :class:`PromptVectorEnvBase`)."""
 
     single_env_cls = PromptSentenceTextEnv
+
+
+class PromptSentenceParaphraseEnv(PromptSentenceTextEnv):
+    """``recsim_envs/PromptSentenceParaphrase-v0``: :class:`PromptSentenceTextEnv` with
+    ``world="paraphrase"`` (1,000 prompts, paraphrases of 100 intents; see the parent's
+    docstring). A separate id so that suites and ``gymnasium.make`` name the world."""
+
+    default_id = "recsim_envs/PromptSentenceParaphrase-v0"
+
+    def __init__(self, **kwargs: Any) -> None:
+        if kwargs.setdefault("world", "paraphrase") != "paraphrase":
+            raise ValueError("PromptSentenceParaphrase-v0 is the paraphrase world; use "
+                             "PromptSentenceText-v0 for world='keywords'")
+        super().__init__(**kwargs)
+
+
+class PromptSentenceParaphraseVectorEnv(PromptVectorEnvBase):
+    """Native vector env of :class:`PromptSentenceParaphraseEnv`."""
+
+    single_env_cls = PromptSentenceParaphraseEnv

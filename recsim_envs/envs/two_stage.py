@@ -10,6 +10,7 @@ fixed by ``world_seed`` so that logging and evaluation see the same system.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +127,7 @@ class TwoStageWorld:
         return self.item_features.shape[0]
 
 
+@functools.lru_cache(maxsize=4)
 def build_synthetic_world(config: TwoStageConfig) -> TwoStageWorld:
     """The low-rank world of ``TwoStageSynthetic-v0``, drawn from ``config.world_seed``.
 
@@ -134,6 +136,10 @@ def build_synthetic_world(config: TwoStageConfig) -> TwoStageWorld:
     in production where it is trained on past logs. The default behaviour scorer is a ridge
     fit on 10,000 random (user, item) cells with sampled clicks, as in the reference set-up
     of Ma et al. where the logging policy is trained on 10,000 random cells.
+
+    Memoised on the (frozen, hashable) config: the world is a pure function of it, a
+    benchmark cell builds it twice (logging and evaluation) and the cells of one seed share
+    it; worlds are never mutated.
     """
     rng = np.random.default_rng(config.world_seed)
     catalogue = low_rank_catalogue(

@@ -33,7 +33,7 @@ import gymnasium as gym
 import numpy as np
 
 from recsim_envs.evaluation.contract import AgentHandle
-from recsim_envs.evaluation.ranking import ranking_metrics
+from recsim_envs.evaluation.ranking import filter_ranked, ranker_order, ranking_metrics
 from recsim_envs.stats import Estimate, mean_ci
 
 DEFAULT_POSITIVE_QUANTILE = 0.9
@@ -190,13 +190,12 @@ def _one_step(handle: AgentHandle, venv: gym.vector.VectorEnv, family: str, n_us
         if family == "two_stage":
             truth = np.asarray(base.expected_reward_all())  # current users, before the step
             if threshold is None:
+                threshold = getattr(base, "positive_threshold", None)
+            if threshold is None:
                 threshold = float(np.quantile(truth, DEFAULT_POSITIVE_QUANTILE))
             positives = truth >= threshold
-            ranked = (handle.rank_items(obs, max(ranking_ks)) if hasattr(handle.agent,
-                      "rank_items") else np.asarray(handle.act(obs)))
-            ranked = np.asarray(ranked).reshape(num_envs, -1)
-            ks = [k for k in ranking_ks if k <= ranked.shape[1]]
-            for name, values in (ranking_metrics(ranked, positives, ks) if ks else {}).items():
+            for name, values in _two_stage_ranking(handle, base, obs, positives,
+                                                   ranking_ks).items():
                 add(name, values)
             exact = _exact_two_stage(handle, base, obs, truth)
         else:
@@ -215,6 +214,43 @@ def _one_step(handle: AgentHandle, venv: gym.vector.VectorEnv, family: str, n_us
             add("shown_positive", hit)
         done += take
     return {k: np.concatenate(v) for k, v in per.items()}, threshold
+
+
+def _two_stage_ranking(handle: AgentHandle, base: Any, obs: np.ndarray, positives: np.ndarray,
+                       ranking_ks: Sequence[int]) -> dict[str, np.ndarray]:
+    """One- and two-stage ranking metrics (Ma et al., WWW 2020), per user.
+
+    The generator's list: its top ``max(n_candidates, max(ranking_ks)) + (most excluded items
+    of a user)`` items (``rank_items``; else ``act``), minus the environment's
+    ``excluded_items`` (the paper's logged positives) and repeats. One-stage metrics take
+    that list in the generator's order (``precision@5``, ...); two-stage metrics take its
+    first ``n_candidates`` re-sorted by the ranker (``two_stage_precision@1``, ...).
+    Excluded items are not relevant items.
+    """
+    num_envs = len(obs)
+    k_gen = int(base.n_candidates)
+    excluded = np.asarray(base.excluded_items()) if hasattr(base, "excluded_items") else None
+    extra = int(excluded.sum(axis=1).max()) if excluded is not None else 0
+    if hasattr(handle.agent, "rank_items"):
+        # one-stage metrics may look deeper than k (e.g. @10 with k = 5)
+        width = max([k_gen, *ranking_ks])
+        ranked = handle.rank_items(obs, min(int(base.n_items), width + extra))
+    else:
+        ranked = handle.act(obs)
+    ranked = np.asarray(ranked).reshape(num_envs, -1)
+    ranked = filter_ranked(ranked, excluded, ranked.shape[1])
+    relevant = positives if excluded is None else positives & ~excluded
+    out: dict[str, np.ndarray] = {}
+    ks = [k for k in ranking_ks if k <= ranked.shape[1]]
+    if ks:
+        out.update(ranking_metrics(ranked, relevant, ks))
+    candidates = ranked[:, :k_gen]
+    scores = base.world.ranker.scores(obs, np.maximum(candidates, 0))
+    ordered = ranker_order(candidates, scores)
+    two_ks = [k for k in sorted({1, *ranking_ks}) if k <= k_gen]
+    for name, values in ranking_metrics(ordered, relevant, two_ks).items():
+        out[f"two_stage_{name}"] = values
+    return out
 
 
 def _exact_two_stage(handle: AgentHandle, base: Any, obs: np.ndarray,

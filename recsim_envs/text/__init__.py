@@ -12,6 +12,9 @@ protocol so a real language model or a pretrained encoder can stand behind the s
 * :class:`~recsim_envs.text.writer.SentenceWriter` and
   :class:`~recsim_envs.text.encoders.SentenceEncoder` - the text pipeline.
 
+* :mod:`recsim_envs.text.paraphrase` - the paraphrase world's writer (many prompt texts,
+  one effect); :mod:`recsim_envs.text.diagnostics` - is a prompt world a fair test of DSO?
+
 Modules import no heavy optional packages at import time.
 """
 

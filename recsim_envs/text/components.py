@@ -208,17 +208,26 @@ class BilinearSentenceReward:
         user_weights: Q, (d_x, d_s).
         query_weights: R, (d_q, d_s).
         scale: 1/250 in the paper.
+        query_offset: (d_q,) subtracted from q first (None: zeros, the paper's model). The
+            paraphrase text world centres the query on its mean, so that the mean direction
+            over users is zero and no single prompt is good for everyone.
     """
 
     user_weights: np.ndarray
     query_weights: np.ndarray
     scale: float = 1.0 / 250.0
+    query_offset: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.user_weights = np.asarray(self.user_weights, dtype=np.float64)
         self.query_weights = np.asarray(self.query_weights, dtype=np.float64)
         if self.user_weights.shape[1] != self.query_weights.shape[1]:
             raise ValueError("user_weights and query_weights must share the sentence width")
+        if self.query_offset is not None:
+            self.query_offset = np.asarray(self.query_offset, dtype=np.float64)
+            if self.query_offset.shape != (self.query_weights.shape[0],):
+                raise ValueError(f"query_offset must have shape ({self.query_weights.shape[0]},)"
+                                 f", got {self.query_offset.shape}")
 
     @property
     def dim_user(self) -> int:
@@ -233,9 +242,13 @@ class BilinearSentenceReward:
         return self.user_weights.shape[1]
 
     def direction(self, user: np.ndarray, query: np.ndarray) -> np.ndarray:
-        """scale * (x Q + q R): (n, d_x), (n, d_q) -> (n, d_s). E[r] is linear in o along it."""
+        """scale * (x Q + (q - offset) R): (n, d_x), (n, d_q) -> (n, d_s). E[r] is linear in o
+        along it."""
+        q = np.asarray(query, dtype=np.float64)
+        if self.query_offset is not None:
+            q = q - self.query_offset
         return self.scale * (
-            small_matmul(user, self.user_weights) + small_matmul(query, self.query_weights)
+            small_matmul(user, self.user_weights) + small_matmul(q, self.query_weights)
         )
 
     def expected(self, user: np.ndarray, query: np.ndarray, sentence: np.ndarray) -> np.ndarray:

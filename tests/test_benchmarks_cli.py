@@ -9,24 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.spec_text import tiny_two_stage_toml
+
 ROOT = Path(__file__).resolve().parent.parent
 
-SPEC = """
-name = "cli"
-family = "two_stage"
-seeds = 1
-[data]
-n_train = 300
-n_heldout = 200
-[evaluation]
-n_eval = 100
-[[envs]]
-name = "small"
-id = "recsim_envs/TwoStageSynthetic-v0"
-kwargs = { n_items = 30, n_candidates = 3 }
-[[agents]]
-agent = "popular"
-"""
+SPEC = tiny_two_stage_toml("cli")
 
 
 def cli(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:

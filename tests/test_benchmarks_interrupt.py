@@ -20,29 +20,16 @@ from pathlib import Path
 import pytest
 
 from benchmarks.results import append_row, read_rows, repair_file
+from tests.spec_text import tiny_two_stage_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKERS = "RECSIM_TEST_SLEEPY_MARKERS"
 
-SPEC = """
-name = "stop"
-family = "two_stage"
-seeds = 1
-[data]
-n_train = 300
-n_heldout = 200
-[evaluation]
-n_eval = 100
-[[envs]]
-name = "small"
-id = "recsim_envs/TwoStageSynthetic-v0"
-kwargs = { n_items = 30, n_candidates = 3 }
-[[agents]]
-agent = "popular"
+SPEC = tiny_two_stage_toml("stop", """
 [[agents]]
 name = "sleepy"
 agent = "tests.test_benchmarks_interrupt:SleepyAgent"
-"""
+""")
 
 
 class SleepyAgent:

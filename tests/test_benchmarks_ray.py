@@ -19,27 +19,14 @@ import pytest
 
 from benchmarks.executors import RayExecutor
 from benchmarks.results import deterministic_part, read_rows
+from tests.spec_text import tiny_two_stage_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 
-SPEC = """
-name = "ray"
-family = "two_stage"
-seeds = 1
-[data]
-n_train = 300
-n_heldout = 200
-[evaluation]
-n_eval = 100
-[[envs]]
-name = "small"
-id = "recsim_envs/TwoStageSynthetic-v0"
-kwargs = { n_items = 30, n_candidates = 3 }
-[[agents]]
-agent = "popular"
+SPEC = tiny_two_stage_toml("ray", """
 [[agents]]
 agent = "examples.my_agent:PopularIPS"
-"""
+""")
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

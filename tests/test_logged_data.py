@@ -50,7 +50,7 @@ def test_dataset_records_policy_and_environment(env, softmax_policy):
     assert ds.extras["candidates"].shape == (10, 4)
 
 
-@pytest.mark.parametrize("policy_kind", ["uniform", "softmax", "epsilon_greedy"])
+@pytest.mark.parametrize("policy_kind", ["uniform", "softmax", "softmax_float32", "epsilon_greedy"])
 def test_propensities_equal_the_frequency_of_the_logged_item(env, policy_kind):
     """For one fixed user, the empirical frequency of each shown item over many logged rounds
     matches the logged pscore within 5 binomial standard errors."""
@@ -59,6 +59,7 @@ def test_propensities_equal_the_frequency_of_the_logged_item(env, policy_kind):
     policy = {
         "uniform": UniformPolicy(20),
         "softmax": SoftmaxPolicy(scorer, 20, temperature=0.5),
+        "softmax_float32": SoftmaxPolicy(scorer, 20, temperature=0.5, precision="float32"),
         "epsilon_greedy": EpsilonGreedyPolicy(scorer, 20, epsilon=0.3),
     }[policy_kind]
     rng = np.random.default_rng(0)

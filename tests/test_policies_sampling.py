@@ -12,9 +12,9 @@ from recsim_envs.policies import (
     SoftmaxPolicy,
     UniformPolicy,
     draw_actions,
-    gumbel_max,
     sample_categorical,
     softmax,
+    softmax_draws,
 )
 
 SCORES = np.array([[0.0, 1.0, 2.0, -1.0, 0.5, 3.0], [2.0, 2.0, -5.0, 0.0, 1.0, 0.0]])
@@ -29,25 +29,34 @@ def chi_square_p(draws: np.ndarray, probs: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("temperature", [0.5, 1.0, 3.0])
-def test_gumbel_max_draws_follow_the_softmax(temperature):
+def test_softmax_draws_follow_the_reported_probabilities(temperature):
     rng = np.random.default_rng(11)
-    n = 40_000
+    n = 20_000  # more than one block of rows, so block boundaries are crossed
     scores = np.repeat(SCORES, n, axis=0)  # rows 0..n-1 of the first kind, then the second
-    draws = gumbel_max(scores, temperature, rng)
-    assert draws.shape == (2 * n,) and draws.dtype == np.int64
+    draws, probs = softmax_draws(scores, temperature, 2, rng)
+    assert draws.shape == (2 * n, 2) and draws.dtype == np.int64
+    assert probs.dtype == np.float64
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-12)
     for i in range(2):
-        probs = softmax(SCORES[i], temperature)
-        assert chi_square_p(draws[i * n : (i + 1) * n], probs) > 1e-4
+        # The reported rows are the softmax up to float32 rounding, and identical per kind.
+        np.testing.assert_allclose(probs[i * n], softmax(SCORES[i], temperature), rtol=1e-6)
+        assert np.all(probs[i * n : (i + 1) * n] == probs[i * n])
+        assert chi_square_p(draws[i * n : (i + 1) * n].ravel(), probs[i * n]) > 1e-4
 
 
-def test_gumbel_max_is_element_wise_reproducible_and_consumes_the_generator():
+def test_softmax_draws_are_element_wise_reproducible_and_never_draw_zero_mass():
     scores = np.random.default_rng(0).normal(size=(500, 50))
-    a = gumbel_max(scores, 0.7, np.random.default_rng(3))
-    b = gumbel_max(scores, 0.7, np.random.default_rng(3))
-    c = gumbel_max(scores, 0.7, np.random.default_rng(4))
-    np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, c)
-    assert gumbel_max(np.array([[0.0, 50.0, 0.0]]), 1.0, np.random.default_rng(0))[0] == 1
+    a = softmax_draws(scores, 0.7, 3, np.random.default_rng(3))
+    b = softmax_draws(scores, 0.7, 3, np.random.default_rng(3))
+    c = softmax_draws(scores, 0.7, 3, np.random.default_rng(4))
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    assert not np.array_equal(a[0], c[0])
+    # float32 underflow: the first and last actions get probability exactly 0, never drawn.
+    draws, probs = softmax_draws(np.array([[-200.0, 0.0, 0.5, -300.0]] * 2_000), 1.0, 5,
+                                 np.random.default_rng(1))
+    assert probs[0, 0] == 0.0 and probs[0, 3] == 0.0
+    assert set(np.unique(draws)) == {1, 2}
 
 
 @pytest.mark.parametrize("n_draws", [1, 7])

@@ -33,7 +33,7 @@ from recsim_envs.policies import (
 )
 from recsim_envs.ranker import with_bias_column
 
-_BEHAVIOUR_KEYS = {"policy", "temperature", "epsilon"}
+_BEHAVIOUR_KEYS = {"policy", "temperature", "epsilon", "precision"}
 REWARD_MODEL_RIDGE = 1.0
 MODEL_REPLICATES = 100
 """Bootstrap replicates of DM and DR, each with the reward model refit (about 40 ms each)."""
@@ -56,7 +56,8 @@ class TwoStageFamily(Family):
         if kind == "softmax":
             return SoftmaxPolicy(base.behaviour_scorer(), base.n_items,
                                  float(settings.get("temperature", 1.0)),
-                                 scorer_name="two_stage_click_scorer")
+                                 scorer_name="two_stage_click_scorer",
+                                 precision=str(settings.get("precision", "float64")))
         if kind == "epsilon_greedy":
             return EpsilonGreedyPolicy(base.behaviour_scorer(), base.n_items,
                                        float(settings.get("epsilon", 0.1)),

@@ -3,7 +3,8 @@
 Prints, for TwoStageSynthetic-v0 at the given catalogue size and k:
 - user-steps per second of a single environment, of gymnasium's SyncVectorEnv and of the
   native vector environment (``vectorization_mode="vector_entry_point"``);
-- seconds to log 1,000,000 rounds with the uniform and a softmax behaviour policy;
+- seconds to log 1,000,000 rounds with the uniform and a softmax behaviour policy (its
+  float64 and float32 precisions);
 - peak resident memory of a process that builds a 1,000,000-item catalogue, logs 10,000
   rounds and steps the native vector environment.
 
@@ -27,6 +28,7 @@ import numpy as np
 import recsim_envs  # noqa: F401
 from recsim_envs.data import collect
 from recsim_envs.policies import SoftmaxPolicy, UniformPolicy
+from recsim_envs.threads import torch_threads
 
 ENV_ID = "recsim_envs/TwoStageSynthetic-v0"
 
@@ -61,10 +63,14 @@ def logging_seconds(kwargs: dict, rounds: int, policy_name: str) -> float:
     env = gym.make(ENV_ID, **kwargs)
     if policy_name == "uniform":
         policy = UniformPolicy(kwargs["n_items"])
-    else:
-        policy = SoftmaxPolicy(env.unwrapped.behaviour_scorer(), kwargs["n_items"], 0.5)
+    else:  # "softmax float64" or "softmax float32"
+        policy = SoftmaxPolicy(env.unwrapped.behaviour_scorer(), kwargs["n_items"], 0.5,
+                               precision=policy_name.split()[1])
     start = time.perf_counter()
-    ds = collect(env, policy, rounds, seed=0)
+    # One torch thread, as in the runner's cells: on 2 cores two threads measured 2x slower
+    # for these cache-sized blocks (synchronisation per block outweighs the split work).
+    with torch_threads(1):
+        ds = collect(env, policy, rounds, seed=0)
     elapsed = time.perf_counter() - start
     assert len(ds) == rounds
     return elapsed
@@ -113,7 +119,7 @@ def main() -> None:
     print(f"\n## Logging {args.rounds:,} rounds ({args.n_items:,} items, k = {args.k})")
     print("| behaviour policy | seconds | rounds / s |")
     print("|---|---|---|")
-    for name in ("uniform", "softmax"):
+    for name in ("uniform", "softmax float64", "softmax float32"):
         secs = logging_seconds(kwargs, args.rounds, name)
         print(f"| {name} | {secs:.1f} | {args.rounds / secs:,.0f} |")
 

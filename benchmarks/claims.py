@@ -27,7 +27,7 @@ from benchmarks.fmt import fmt
 from benchmarks.leaderboard import as_schema2
 from benchmarks.results import latest_rows
 from benchmarks.spec import BenchmarkSpec, Claim
-from recsim_envs.stats import Estimate, paired_test
+from recsim_envs.core.stats import Estimate, paired_test
 
 VERDICTS = ("reproduced", "reversed", "not separated", "n/a")
 

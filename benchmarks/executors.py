@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from benchmarks.runner import PHASES, Cell, RunContext, run_cell
-from recsim_envs.threads import blas_threads
+from recsim_envs.core.threads import blas_threads
 
 OnRow = Callable[[dict[str, Any]], None]
 EXECUTORS = ("local", "serial", "ray")
@@ -36,7 +36,7 @@ WORKER_THREAD_ENV = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
 
 def run_cell_pinned(cell: Cell, context: RunContext, progress: Any = None) -> dict[str, Any]:
     """:func:`run_cell` with one BLAS thread, whichever process runs it (see
-    :func:`recsim_envs.threads.blas_threads`): every executor calls this."""
+    :func:`recsim_envs.core.threads.blas_threads`): every executor calls this."""
     with blas_threads(1):
         return run_cell(cell, context, progress)
 

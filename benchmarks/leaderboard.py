@@ -37,7 +37,7 @@ from benchmarks.fmt import fmt
 from benchmarks.normalise import normalise
 from benchmarks.references import describe as describe_references
 from benchmarks.results import latest_rows, read_dir
-from recsim_envs.stats import Estimate, mean_ci
+from recsim_envs.core.stats import Estimate, mean_ci
 
 __all__ = ["Entry", "Leaderboard", "Table", "as_schema2", "build", "load", "to_csv",
            "to_markdown", "to_text", "write_atomic", "write_ope_csv", "read_dir"]

@@ -8,7 +8,7 @@ interval over those seeds and a two-sided paired t-test.
 Which decisions: the wins/ties/losses matrix reports every pair of agents of the
 environment, so the family of tests is all m = n(n - 1) / 2 pairs (those with at least two
 common seeds), corrected with Holm's step-down method at family-wise level 0.05
-(:func:`recsim_envs.stats.holm_bonferroni`). The comparison table and the matrix use the
+(:func:`recsim_envs.core.stats.holm_bonferroni`). The comparison table and the matrix use the
 same decisions. The 95% intervals in the table are per comparison (not adjusted); a
 separated pair always has an interval that excludes 0, while an interval that excludes 0
 may belong to a pair the correction does not separate.
@@ -27,7 +27,7 @@ import numpy as np
 
 from benchmarks.fmt import fmt
 from benchmarks.references import FAMILY_REFERENCES, behaviour_agent
-from recsim_envs.stats import Estimate, PairedTest, holm_bonferroni, paired_test
+from recsim_envs.core.stats import Estimate, PairedTest, holm_bonferroni, paired_test
 
 if TYPE_CHECKING:
     from benchmarks.leaderboard import Table

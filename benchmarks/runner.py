@@ -33,7 +33,7 @@ from benchmarks.families import CellError, get_family
 from benchmarks.families.base import CheckedHandle
 from benchmarks.results import ROW_SCHEMA, append_row, latest_rows, read_rows
 from benchmarks.spec import AgentSpec, BenchmarkSpec, EnvSpec, stable_hash
-from recsim_envs.threads import torch_threads
+from recsim_envs.core.threads import torch_threads
 
 PHASES = ("log", "fit", "evaluate", "off-policy")
 SEED_STREAMS = ("behaviour", "log_train", "log_heldout", "agent", "evaluation", "off_policy",

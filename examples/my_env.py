@@ -31,7 +31,7 @@ DEFAULTS = {
 if ENV_ID not in gym.registry:  # importing twice must not register twice
     gym.register(
         id=ENV_ID,
-        entry_point="recsim_envs.envs.two_stage:TwoStageEnv",
-        vector_entry_point="recsim_envs.envs.two_stage:TwoStageVectorEnv",
+        entry_point="recsim_envs.two_stage.envs:TwoStageEnv",
+        vector_entry_point="recsim_envs.two_stage.envs:TwoStageVectorEnv",
         kwargs=DEFAULTS,
     )

@@ -55,7 +55,7 @@ def _export_minari(args: argparse.Namespace) -> int:
     import recsim_envs  # noqa: F401  (registers the ids)
     from recsim_envs.data.collect import collect
     from recsim_envs.data.exchange import to_minari
-    from recsim_envs.envs.sequential import sequential_behaviour_policy
+    from recsim_envs.sequential.envs import sequential_behaviour_policy
 
     kwargs = json.loads(args.kwargs) if args.kwargs else {}
     if args.world:
@@ -74,7 +74,7 @@ def _prompt_diagnostics(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
     import recsim_envs  # noqa: F401  (registers the ids)
-    from recsim_envs.text.diagnostics import diagnose
+    from recsim_envs.prompt.text.diagnostics import diagnose
 
     env = gym.make(args.env, **(json.loads(args.kwargs) if args.kwargs else {})).unwrapped
     report = diagnose(env, seed=args.seed, bandwidth=args.bandwidth,
@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("prompt-diagnostics", help="is a prompt world a fair test of DSO?",
                        description="Kernel contrast, the prompt's share of sentence variance "
                        "given the query, linear predictability of prompt effects from prompt "
-                       "features, best context-free prompt (recsim_envs.text.diagnostics).")
+                       "features, best context-free prompt (recsim_envs.prompt.text.diagnostics).")
     d.add_argument("env", help="a prompt environment id, e.g. recsim_envs/PromptSentence-v0")
     d.add_argument("--kwargs", help="JSON of gymnasium.make settings")
     d.add_argument("--bandwidth", type=float, default=0.5,
@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from recsim_envs.movielens_data import MovieLensFormatError
+    from recsim_envs.two_stage.movielens_data import MovieLensFormatError
     from recsim_envs.worlds import TableError, WorldError
 
     try:

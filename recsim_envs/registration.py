@@ -15,46 +15,46 @@ ENV_SPECS: list[tuple[str, str, str | None, int | None]] = [
     # --- two-stage family (issue 2) ---
     (
         "TwoStageSynthetic-v0",
-        "recsim_envs.envs.two_stage:TwoStageEnv",
-        "recsim_envs.envs.two_stage:TwoStageVectorEnv",
+        "recsim_envs.two_stage.envs:TwoStageEnv",
+        "recsim_envs.two_stage.envs:TwoStageVectorEnv",
         None,
     ),
     (
         "TwoStageMovieLens-v0",
-        "recsim_envs.envs.movielens:TwoStageMovieLensEnv",
-        "recsim_envs.envs.movielens:TwoStageMovieLensVectorEnv",
+        "recsim_envs.two_stage.movielens_env:TwoStageMovieLensEnv",
+        "recsim_envs.two_stage.movielens_env:TwoStageMovieLensVectorEnv",
         None,
     ),
     (
         "TwoStagePaper-v0",
-        "recsim_envs.envs.two_stage_paper:TwoStagePaperEnv",
-        "recsim_envs.envs.two_stage_paper:TwoStagePaperVectorEnv",
+        "recsim_envs.two_stage.paper_env:TwoStagePaperEnv",
+        "recsim_envs.two_stage.paper_env:TwoStagePaperVectorEnv",
         None,
     ),
     # --- prompt-to-sentence family (issue 4) ---
     (
         "PromptSentence-v0",
-        "recsim_envs.envs.prompt_sentence:PromptSentenceEnv",
-        "recsim_envs.envs.prompt_sentence:PromptSentenceVectorEnv",
+        "recsim_envs.prompt.envs:PromptSentenceEnv",
+        "recsim_envs.prompt.envs:PromptSentenceVectorEnv",
         None,
     ),
     (
         "PromptSentenceText-v0",
-        "recsim_envs.envs.prompt_text:PromptSentenceTextEnv",
-        "recsim_envs.envs.prompt_text:PromptSentenceTextVectorEnv",
+        "recsim_envs.prompt.text_envs:PromptSentenceTextEnv",
+        "recsim_envs.prompt.text_envs:PromptSentenceTextVectorEnv",
         None,
     ),
     (  # the paraphrase text world (issue 12): PromptSentenceText-v0 with world="paraphrase"
         "PromptSentenceParaphrase-v0",
-        "recsim_envs.envs.prompt_text:PromptSentenceParaphraseEnv",
-        "recsim_envs.envs.prompt_text:PromptSentenceParaphraseVectorEnv",
+        "recsim_envs.prompt.text_envs:PromptSentenceParaphraseEnv",
+        "recsim_envs.prompt.text_envs:PromptSentenceParaphraseVectorEnv",
         None,
     ),
     # --- sequential family (issue 5) ---
     (
         "SequentialRec-v0",
-        "recsim_envs.envs.sequential:SequentialRecEnv",
-        "recsim_envs.envs.sequential:SequentialVectorEnv",
+        "recsim_envs.sequential.envs:SequentialRecEnv",
+        "recsim_envs.sequential.envs:SequentialVectorEnv",
         None,  # the 30-turn limit is handled inside the env (truncated), vector env included
     ),
     # --- worlds fitted to a user's own logs (issue 11) ---

@@ -12,7 +12,7 @@ import pytest
 from benchmarks import leaderboard as lb
 from benchmarks.leaderboard import build, to_csv, to_markdown
 from benchmarks.selection_tables import OPE_CSV_COLUMNS, ope_csv
-from recsim_envs.stats import mean_ci
+from recsim_envs.core.stats import mean_ci
 
 # Primary score (two-stage "reward" = the online value) per agent and seed index.
 #              seed 0  seed 1  seed 2

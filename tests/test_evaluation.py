@@ -10,9 +10,9 @@ import pytest
 
 import agents
 import recsim_envs  # noqa: F401
+from recsim_envs.core.policies import SoftmaxPolicy
 from recsim_envs.data import collect
 from recsim_envs.evaluation import EvalResult, evaluate, ranking_metrics
-from recsim_envs.policies import SoftmaxPolicy
 
 ENV = "recsim_envs/TwoStageSynthetic-v0"
 SMALL = {"n_items": 50, "n_candidates": 4}

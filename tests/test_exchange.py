@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 
 import recsim_envs  # noqa: F401
+from recsim_envs.core.policies import SoftmaxPolicy, UniformPolicy
 from recsim_envs.data import LoggedDataset, collect
 from recsim_envs.data.dataset import DatasetError
 from recsim_envs.data.exchange import from_obp, import_bandit_table, to_obp
-from recsim_envs.envs.sequential import sequential_behaviour_policy
-from recsim_envs.policies import SoftmaxPolicy, UniformPolicy
+from recsim_envs.sequential.envs import sequential_behaviour_policy
 
 
 def _two_stage() -> LoggedDataset:

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 import agents
-from agents.ialp import IALP, AIALPAdaptive, AIALPFineTune, IALPConfig
-from agents.sequential_reference import NoRepeatPopular, StatedQuitRule
+from agents.sequential.ialp import IALP, AIALPAdaptive, AIALPFineTune, IALPConfig
+from agents.sequential.reference import NoRepeatPopular, StatedQuitRule
 from recsim_envs.data import collect
-from recsim_envs.envs.sequential import ENV_ID, sequential_behaviour_policy
 from recsim_envs.evaluation.learning import OnlineConfig, make_flat_env, run_online
+from recsim_envs.sequential.envs import ENV_ID, sequential_behaviour_policy
 
 SMALL = {"n_users": 40, "n_items": 30}
 FAST = {"n_imagined_sessions": 30, "session_len": 8, "rm_updates": 100, "ac_updates": 150,

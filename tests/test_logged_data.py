@@ -11,9 +11,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import recsim_envs  # noqa: F401
+from recsim_envs.core.policies import EpsilonGreedyPolicy, SoftmaxPolicy, UniformPolicy
 from recsim_envs.data import DatasetError, DatasetMeta, LoggedDataset, collect
-from recsim_envs.policies import EpsilonGreedyPolicy, SoftmaxPolicy, UniformPolicy
-from recsim_envs.ranker import shown_item_probability
+from recsim_envs.two_stage.ranker import shown_item_probability
 
 ENV_ID = "recsim_envs/TwoStageSynthetic-v0"
 SMALL = {"n_items": 20, "n_candidates": 4}

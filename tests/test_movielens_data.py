@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recsim_envs.movielens_data import (
+from recsim_envs.two_stage.movielens_data import (
     ML100K_GENRES,
     ML100K_OCCUPATIONS,
     MovieLensFormatError,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from recsim_envs.policies import (
+from recsim_envs.core.policies import (
     EpsilonGreedyPolicy,
     SoftmaxPolicy,
     UniformPolicy,
@@ -75,7 +75,7 @@ def test_sample_categorical_follows_the_probabilities_and_never_draws_zero_mass(
 
 
 def test_sample_categorical_is_reproducible_across_block_boundaries(monkeypatch):
-    import recsim_envs.policies as policies
+    import recsim_envs.core.policies as policies
 
     probs = softmax(np.random.default_rng(1).normal(size=(300, 40)))
     whole = sample_categorical(probs, 5, np.random.default_rng(9))

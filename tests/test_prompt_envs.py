@@ -7,15 +7,15 @@ import numpy as np
 import pytest
 
 import recsim_envs  # noqa: F401
+from recsim_envs.core.policies import SoftmaxPolicy, UniformPolicy
 from recsim_envs.data import LoggedDataset, collect
-from recsim_envs.envs.prompt_sentence import PromptSentenceEnv
-from recsim_envs.envs.prompt_text import PromptSentenceTextEnv
-from recsim_envs.policies import SoftmaxPolicy, UniformPolicy
-from recsim_envs.text.components import (
+from recsim_envs.prompt.envs import PromptSentenceEnv
+from recsim_envs.prompt.text.components import (
     BilinearSentenceReward,
     GaussianSentenceGenerator,
     small_matmul,
 )
+from recsim_envs.prompt.text_envs import PromptSentenceTextEnv
 
 SMALL = {"n_prompts": 20, "n_eval": 500}
 TEXT_SMALL = {"n_prompts": 12, "n_mc": 4, "n_eval": 300}
@@ -176,7 +176,7 @@ def test_log_pi_b_false_leaves_out_the_distribution():
 
 
 def test_reference_behaviour_policy_is_near_uniform_but_better():
-    from recsim_envs.envs.prompt_sentence import reference_behaviour_policy
+    from recsim_envs.prompt.envs import reference_behaviour_policy
 
     e = PromptSentenceEnv(n_prompts=50, n_eval=1000)
     pol = reference_behaviour_policy(e, seed=0, n_rounds=2000, regressor_steps=500)
@@ -188,7 +188,7 @@ def test_reference_behaviour_policy_is_near_uniform_but_better():
 
 # ---------------------------------------------------------------- text environment
 def test_text_sentences_follow_the_prompt_and_the_query(text_env):
-    from recsim_envs.text.writer import ASPECTS, GENRES, TONES
+    from recsim_envs.prompt.text.writer import ASPECTS, GENRES, TONES
 
     rng = np.random.default_rng(0)
     ctx = text_env.sample_contexts(400, rng)
@@ -213,7 +213,7 @@ def test_fast_template_encoding_equals_encoding_the_text(text_env):
 
 
 def test_hashed_encoder_is_deterministic_and_similar_for_shared_words():
-    from recsim_envs.text.encoders import HashedNGramEncoder
+    from recsim_envs.prompt.text.encoders import HashedNGramEncoder
 
     enc = HashedNGramEncoder(dim=64, seed=0)
     a, b, c = enc.encode(["a thrilling space movie", "a thrilling space film", "quiet poem"])
@@ -267,7 +267,7 @@ def test_encoder_of_the_wrong_dimension_is_refused():
 
 
 def test_encoder_that_disagrees_with_the_reward_model_is_refused():
-    from recsim_envs.text.encoders import HashedNGramEncoder
+    from recsim_envs.prompt.text.encoders import HashedNGramEncoder
 
     reward = BilinearSentenceReward(np.ones((5, 8)), np.ones((15, 8)))
     with pytest.raises(ValueError, match="reads 8-dimensional embeddings but the encoder"):
@@ -276,7 +276,7 @@ def test_encoder_that_disagrees_with_the_reward_model_is_refused():
 
 
 def test_plugged_in_encoder_is_used_through_the_text(text_env):
-    from recsim_envs.text.encoders import HashedNGramEncoder
+    from recsim_envs.prompt.text.encoders import HashedNGramEncoder
 
     class Plain:
         """A plug-in encoder: not the built-in class, so the env must encode the text."""
@@ -299,7 +299,7 @@ def test_plugged_in_encoder_is_used_through_the_text(text_env):
 
 
 def test_sentence_transformer_encoder_needs_a_local_model(tmp_path):
-    from recsim_envs.text.encoders import SentenceTransformerEncoder
+    from recsim_envs.prompt.text.encoders import SentenceTransformerEncoder
 
     with pytest.raises(FileNotFoundError, match="never downloads"):
         SentenceTransformerEncoder(tmp_path / "missing")

@@ -11,20 +11,20 @@ import numpy as np
 import pytest
 
 import recsim_envs  # noqa: F401
-from agents.dso import DSO, kernel_distance
+from agents.prompt.dso import DSO, kernel_distance
 from recsim_envs.__main__ import main
+from recsim_envs.core.policies import UniformPolicy
 from recsim_envs.data import collect
-from recsim_envs.envs.prompt_text import PromptSentenceTextEnv
-from recsim_envs.policies import UniformPolicy
-from recsim_envs.text.components import BilinearSentenceReward, GaussianSentenceGenerator
-from recsim_envs.text.diagnostics import (
+from recsim_envs.prompt.text.components import BilinearSentenceReward, GaussianSentenceGenerator
+from recsim_envs.prompt.text.diagnostics import (
     best_fixed_optimality,
     diagnose,
     kernel_contrast,
     keyword_r2,
     prompt_variance_share,
 )
-from recsim_envs.text.paraphrase import make_paraphrase_writer
+from recsim_envs.prompt.text.paraphrase import make_paraphrase_writer
+from recsim_envs.prompt.text_envs import PromptSentenceTextEnv
 
 SMALL = {"n_prompts": 40, "n_paraphrases": 4, "n_mc": 4, "n_eval": 300}
 

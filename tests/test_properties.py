@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from recsim_envs.core.stats import diff_ci, holm_bonferroni
 from recsim_envs.data.dataset import DatasetMeta, LoggedDataset
-from recsim_envs.evaluation.ranking import ranking_metrics
 from recsim_envs.ope.policy import shown_item_distribution
-from recsim_envs.stats import diff_ci, holm_bonferroni
+from recsim_envs.two_stage.ranking_metrics import ranking_metrics
 
 FAST = settings(max_examples=40, deadline=None)
 

@@ -8,15 +8,15 @@ import pytest
 
 import recsim_envs  # noqa: F401  (registers the ids)
 from recsim_envs.data import collect
-from recsim_envs.envs.sequential import (
+from recsim_envs.sequential.envs import (
     ENV_ID,
     SequentialFlatObservation,
     SequentialRecEnv,
     flatten_obs,
     sequential_behaviour_policy,
 )
-from recsim_envs.envs.sequential_text import parse_state_text
-from recsim_envs.envs.sequential_world import RatingMatrixError, load_rating_matrix
+from recsim_envs.sequential.text_env import parse_state_text
+from recsim_envs.sequential.world import RatingMatrixError, load_rating_matrix
 
 SMALL = {"n_users": 40, "n_items": 30}
 

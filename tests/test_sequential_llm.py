@@ -7,8 +7,8 @@ import importlib.util
 import numpy as np
 import pytest
 
-from recsim_envs.envs.sequential import SequentialRecEnv
-from recsim_envs.llm import HTTPBackend, LLMUser, TransformersBackend, parse_answer
+from recsim_envs.sequential.envs import SequentialRecEnv
+from recsim_envs.sequential.llm import HTTPBackend, LLMUser, TransformersBackend, parse_answer
 
 SMALL = {"n_users": 40, "n_items": 30}
 EXACT = {"temperature": 0.0, "hallucination_rate": 0.0, "boredom": 0.0}

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from recsim_envs.stats import (
+from recsim_envs.core.stats import (
     diff_ci,
     holm_bonferroni,
     mean_ci,

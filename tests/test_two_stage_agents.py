@@ -13,7 +13,7 @@ import torch
 import agents
 import recsim_envs  # noqa: F401  (registers the environments)
 from agents.base import AgentError
-from agents.two_stage import (
+from agents.two_stage.learners import (
     CE,
     GeneratorConfig,
     OneIPS,
@@ -23,9 +23,9 @@ from agents.two_stage import (
     sample_sets,
     two_ips_terms,
 )
+from recsim_envs.core.policies import SoftmaxPolicy
 from recsim_envs.data import DatasetMeta, LoggedDataset, collect
-from recsim_envs.policies import SoftmaxPolicy
-from recsim_envs.ranker import greedy_slate, shown_item_probability
+from recsim_envs.two_stage.ranker import greedy_slate, shown_item_probability
 
 ENV = "recsim_envs/TwoStageSynthetic-v0"
 SMALL = {"n_items": 60, "n_candidates": 5}
@@ -148,7 +148,7 @@ def test_same_seed_and_data_give_identical_weights_and_save_load_round_trips(
 def test_checkpoints_load_with_weights_only(dataset, tmp_path):
     path = agents.make("two_ips", **FAST).fit(dataset).save(tmp_path / "a.pt")
     payload = torch.load(path, weights_only=True)
-    assert payload["agent_class"] == "agents.two_stage:TwoIPS"
+    assert payload["agent_class"] == "agents.two_stage.learners:TwoIPS"
 
 
 # ---------------------------------------------------------------------- losses by hand

@@ -13,7 +13,7 @@ import pytest
 
 from benchmarks.runner import run_benchmark
 from benchmarks.suites import builtin_suite
-from recsim_envs.stats import diff_ci
+from recsim_envs.core.stats import diff_ci
 
 pytestmark = pytest.mark.slow
 

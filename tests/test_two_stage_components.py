@@ -7,23 +7,23 @@ import itertools
 import numpy as np
 import pytest
 
-from recsim_envs.catalogue import ItemCatalogue
-from recsim_envs.policies import (
+from recsim_envs.core.policies import (
     EpsilonGreedyPolicy,
     SoftmaxPolicy,
     UniformPolicy,
     sample_categorical,
     softmax,
 )
-from recsim_envs.ranker import (
+from recsim_envs.two_stage.items import ItemCatalogue
+from recsim_envs.two_stage.ranker import (
     BilinearRanker,
     fit_bilinear,
     fit_bilinear_grid,
     greedy_slate,
     shown_item_probability,
 )
-from recsim_envs.response import LogisticResponse
-from recsim_envs.users import LowRankUserSampler, uniforms_to_normals
+from recsim_envs.two_stage.response import LogisticResponse
+from recsim_envs.two_stage.users import LowRankUserSampler, uniforms_to_normals
 
 
 def test_greedy_slate_orders_by_score_then_lower_id():

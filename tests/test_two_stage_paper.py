@@ -15,17 +15,17 @@ import pytest
 import recsim_envs  # noqa: F401  (registers the ids)
 from benchmarks.spec import SpecError
 from benchmarks.suites import DATA_SUITES, SUITES, builtin_suite
+from recsim_envs.core.policies import SoftmaxPolicy
 from recsim_envs.data import collect
-from recsim_envs.evaluation.ranking import filter_ranked, ranker_order, ranking_metrics
-from recsim_envs.movielens_paper import (
+from recsim_envs.two_stage.movielens_synth import make_tables, write_ml1m, write_ml100k
+from recsim_envs.two_stage.paper_world import (
     draw_without_replacement,
     inclusion_probabilities,
     scale_for_top1,
     softmax_rows,
     world_properties,
 )
-from recsim_envs.movielens_synth import make_tables, write_ml1m, write_ml100k
-from recsim_envs.policies import SoftmaxPolicy
+from recsim_envs.two_stage.ranking_metrics import filter_ranked, ranker_order, ranking_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV_ID = "recsim_envs/TwoStagePaper-v0"
@@ -196,7 +196,7 @@ def test_world_properties_measure_both_worlds(paper_env):
 
 
 def test_world_properties_spearman_is_one_for_a_ranker_that_orders_like_the_truth():
-    from recsim_envs.movielens_paper import _spearman_rows
+    from recsim_envs.two_stage.paper_world import _spearman_rows
 
     a = np.array([[1.0, 2.0, 3.0, 3.0], [4.0, 3.0, 2.0, 1.0]])
     np.testing.assert_allclose(_spearman_rows(a, a), [1.0, 1.0])

@@ -21,10 +21,10 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
+from recsim_envs.core.policies import BehaviourPolicy
 from recsim_envs.data import LoggedDataset, collect
 from recsim_envs.evaluation import AgentHandle, ContractError, Deployment
 from recsim_envs.ope import OffPolicyEstimate
-from recsim_envs.policies import BehaviourPolicy
 
 
 class CellError(RuntimeError):

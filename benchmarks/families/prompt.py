@@ -22,24 +22,24 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.dso import kernel_distance, kernel_values
+from agents.prompt.dso import kernel_distance, kernel_values
 from benchmarks.families.base import (
     CellError,
     Family,
     check_behaviour_keys,
     target_distribution,
 )
+from recsim_envs.core.policies import BehaviourPolicy, UniformPolicy, sample_categorical
 from recsim_envs.data import LoggedDataset
 from recsim_envs.data.views import PromptView
 from recsim_envs.evaluation import AgentHandle, Deployment
 from recsim_envs.ope import OffPolicyEstimate, bandit_estimates, kernel_is
-from recsim_envs.policies import BehaviourPolicy, UniformPolicy, sample_categorical
 
 _BEHAVIOUR_KEYS = {"policy", "beta", "n_rounds", "regressor_steps"}
 KERNEL_SAMPLES = 32
 """Sentences per held-out row and policy in the Monte Carlo kernel densities."""
 KERNEL_BANDWIDTH = 0.5
-"""Factor on the median within-query distance (DSO's default rule, see agents.dso)."""
+"""Factor on the median within-query distance (DSO's default rule, see agents.prompt.dso)."""
 DM_STEPS = 1000
 """Adam steps of the direct-method reward regressor (fit on the training rounds)."""
 _BEHAVIOUR_CACHE: dict[tuple, BehaviourPolicy] = {}
@@ -58,7 +58,7 @@ class PromptFamily(Family):
         if kind == "uniform":
             return UniformPolicy(base.n_prompts)
         if kind == "reference":
-            from recsim_envs.envs.prompt_sentence import reference_behaviour_policy
+            from recsim_envs.prompt.envs import reference_behaviour_policy
 
             # The agents of a seed run one after the other on the same world and seed: the
             # policy (a regressor fit, the costliest part of logging) is kept for the next.
@@ -83,7 +83,7 @@ class PromptFamily(Family):
         self, agent: AgentHandle, train: LoggedDataset, heldout: LoggedDataset,
         deployment: Deployment, env: gym.Env, rng: np.random.Generator,
     ) -> dict[str, OffPolicyEstimate]:
-        from recsim_envs.text.regressor import PromptRewardRegressor, RegressorConfig
+        from recsim_envs.prompt.text.regressor import PromptRewardRegressor, RegressorConfig
 
         view = PromptView.of(heldout)
         n_prompts = heldout.meta.n_actions

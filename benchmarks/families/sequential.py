@@ -30,12 +30,12 @@ from benchmarks.families.base import (
     check_behaviour_keys,
     target_distribution,
 )
+from recsim_envs.core.policies import BehaviourPolicy, UniformPolicy
 from recsim_envs.data import LoggedDataset, collect_sessions
 from recsim_envs.data.views import SessionView
 from recsim_envs.evaluation import AgentHandle, Deployment
 from recsim_envs.ope import OffPolicyEstimate, SessionLog, epsilon_soften, pdis, wpdis
 from recsim_envs.ope.sessions import sequential_dm, sequential_dr
-from recsim_envs.policies import BehaviourPolicy, UniformPolicy
 
 _BEHAVIOUR_KEYS = {"policy", "temperature", "llm_alignment"}
 SOFTEN_EPSILON = 0.1
@@ -57,7 +57,7 @@ class SequentialFamily(Family):
         if kind == "uniform":
             return UniformPolicy(base.world.n_items)
         if kind == "softmax":
-            from recsim_envs.envs.sequential import sequential_behaviour_policy
+            from recsim_envs.sequential.envs import sequential_behaviour_policy
 
             return sequential_behaviour_policy(env, float(settings.get("temperature", 0.5)),
                                                seed=seed % (2**31))

@@ -20,18 +20,18 @@ import gymnasium as gym
 import numpy as np
 
 from benchmarks.families.base import CellError, Family, agent_actions, check_behaviour_keys
-from recsim_envs.data import LoggedDataset
-from recsim_envs.data.views import TwoStageView
-from recsim_envs.evaluation import AgentHandle, ContractError, Deployment
-from recsim_envs.ope import OffPolicyEstimate, bandit_estimates
-from recsim_envs.ope.policy import one_hot, shown_item_distribution
-from recsim_envs.policies import (
+from recsim_envs.core.policies import (
     BehaviourPolicy,
     EpsilonGreedyPolicy,
     SoftmaxPolicy,
     UniformPolicy,
 )
-from recsim_envs.ranker import with_bias_column
+from recsim_envs.data import LoggedDataset
+from recsim_envs.data.views import TwoStageView
+from recsim_envs.evaluation import AgentHandle, ContractError, Deployment
+from recsim_envs.ope import OffPolicyEstimate, bandit_estimates
+from recsim_envs.ope.policy import one_hot, shown_item_distribution
+from recsim_envs.two_stage.ranker import with_bias_column
 
 _BEHAVIOUR_KEYS = {"policy", "temperature", "epsilon", "precision"}
 REWARD_MODEL_RIDGE = 1.0
@@ -121,7 +121,7 @@ class _RewardModel:
     direct-method model of DM and DR; contexts (n, d) -> (n, N) click estimates in [0, 1].
 
     Ridge regression on the outer product [x, 1] (x) [f, 1] (as
-    :func:`recsim_envs.ranker.fit_bilinear`); the design matrix is built once so that a
+    :func:`recsim_envs.two_stage.ranker.fit_bilinear`); the design matrix is built once so that a
     bootstrap refit only reweights the rows (counts from the resample).
     """
 

@@ -20,9 +20,9 @@ def main(argv: list[str]) -> None:
     import gymnasium as gym
 
     import recsim_envs  # noqa: F401  (registers the ids)
+    from recsim_envs.core.policies import SoftmaxPolicy
     from recsim_envs.data import collect
-    from recsim_envs.movielens_synth import make_tables, write_ml100k
-    from recsim_envs.policies import SoftmaxPolicy
+    from recsim_envs.two_stage.movielens_synth import make_tables, write_ml100k
 
     n_users, n_movies, n_ratings = (int(a) for a in argv) if argv else (943, 1682, 100_000)
     with tempfile.TemporaryDirectory() as tmp:

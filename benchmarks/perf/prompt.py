@@ -34,9 +34,9 @@ def dso_run(args) -> None:
     import gymnasium as gym
 
     import recsim_envs  # noqa: F401
-    from agents.dso import DSO
+    from agents.prompt.dso import DSO
     from recsim_envs.data import collect
-    from recsim_envs.envs.prompt_sentence import reference_behaviour_policy
+    from recsim_envs.prompt.envs import reference_behaviour_policy
 
     print(f"DSO at the reference default ({args.n_rounds} rounds, {args.n_prompts} prompts, "
           f"{args.steps} steps of batch 32, torch threads {args.threads}):", flush=True)
@@ -66,7 +66,7 @@ def throughput(env_id: str, args) -> None:
     import gymnasium as gym
     import numpy as np
 
-    from recsim_envs.policies import UniformPolicy
+    from recsim_envs.core.policies import UniformPolicy
 
     t = time.perf_counter()
     env = gym.make(env_id)

@@ -26,9 +26,9 @@ import gymnasium as gym
 import numpy as np
 
 import recsim_envs  # noqa: F401
+from recsim_envs.core.policies import SoftmaxPolicy, UniformPolicy
+from recsim_envs.core.threads import torch_threads
 from recsim_envs.data import collect
-from recsim_envs.policies import SoftmaxPolicy, UniformPolicy
-from recsim_envs.threads import torch_threads
 
 ENV_ID = "recsim_envs/TwoStageSynthetic-v0"
 
@@ -79,7 +79,7 @@ def logging_seconds(kwargs: dict, rounds: int, policy_name: str) -> float:
 _MEMORY_PROBE = """
 import resource, time, json, gymnasium as gym, numpy as np, recsim_envs
 from recsim_envs.data import collect
-from recsim_envs.policies import UniformPolicy
+from recsim_envs.core.policies import UniformPolicy
 t = time.perf_counter()
 kw = dict(n_items=1_000_000, n_candidates=30)
 env = gym.make("recsim_envs/TwoStageSynthetic-v0", **kw)

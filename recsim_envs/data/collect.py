@@ -7,8 +7,8 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from recsim_envs.core.policies import BehaviourPolicy
 from recsim_envs.data.dataset import LoggedDataset
-from recsim_envs.policies import BehaviourPolicy
 
 
 def collect(

@@ -4,7 +4,7 @@
   :class:`AgentHandle` (an agent with its capabilities resolved once).
 - :mod:`~recsim_envs.evaluation.online`: :func:`evaluate` -> :class:`EvalResult`.
 - :mod:`~recsim_envs.evaluation.learning`: the online learning phase of sequential agents.
-- :mod:`~recsim_envs.evaluation.ranking`: one-stage ranking metrics.
+- :mod:`~recsim_envs.two_stage.ranking_metrics`: one-stage ranking metrics.
 """
 
 from recsim_envs.evaluation.contract import (
@@ -19,7 +19,7 @@ from recsim_envs.evaluation.contract import (
     StochasticPolicy,
 )
 from recsim_envs.evaluation.online import EvalResult, evaluate
-from recsim_envs.evaluation.ranking import ranking_metrics
+from recsim_envs.two_stage.ranking_metrics import ranking_metrics
 
 __all__ = [
     "Agent",

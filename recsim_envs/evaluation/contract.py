@@ -49,7 +49,8 @@ class Deployment:
 
     Attributes:
         family: ``two_stage``, ``prompt`` or ``sequential``.
-        behaviour: the behaviour (logging) policy, a :class:`recsim_envs.policies.BehaviourPolicy`.
+        behaviour: the behaviour (logging) policy, a
+            :class:`recsim_envs.core.policies.BehaviourPolicy`.
         ranker: the fixed second-stage ranker (two-stage).
         n_candidates: k, the candidate-set size (two-stage).
         generator: the frozen sentence generator, which holds no reward (prompt).

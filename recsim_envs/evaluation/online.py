@@ -32,9 +32,9 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from recsim_envs.core.stats import Estimate, mean_ci
 from recsim_envs.evaluation.contract import AgentHandle
-from recsim_envs.evaluation.ranking import filter_ranked, ranker_order, ranking_metrics
-from recsim_envs.stats import Estimate, mean_ci
+from recsim_envs.two_stage.ranking_metrics import filter_ranked, ranker_order, ranking_metrics
 
 DEFAULT_POSITIVE_QUANTILE = 0.9
 MEASURES = {"two_stage": "expected clicks per user", "prompt": "expected reward per context",
@@ -270,7 +270,7 @@ def _exact_two_stage(handle: AgentHandle, base: Any, obs: np.ndarray,
 def _sessions(handle: AgentHandle, venv: gym.vector.VectorEnv, n_users: int,
               seed: int) -> dict[str, np.ndarray]:
     """One session per evaluation user, all users side by side in the native vector env."""
-    from recsim_envs.envs.sequential import flatten_obs
+    from recsim_envs.sequential.envs import flatten_obs
 
     base = venv.unwrapped
     held_out = base.world.test_users

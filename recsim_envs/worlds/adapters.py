@@ -1,7 +1,7 @@
 """Other sources of interactions as an :class:`~recsim_envs.worlds.table.InteractionTable`.
 
 - :func:`from_movielens`: a MovieLens folder in a published layout (ML-100K or ML-1M),
-  read by :mod:`recsim_envs.movielens_data` (with its completeness checks); user features
+  read by :mod:`recsim_envs.two_stage.movielens_data` (with its completeness checks); user features
   are the demographics (categorical), item features the release year and genres.
 - :func:`from_logged_dataset`: logs of this suite. Sequential logs carry the user id in
   the first context column; two-stage and prompt logs identify a user by their context
@@ -77,8 +77,8 @@ def from_arrays(
 
 def from_movielens(data_dir: str | os.PathLike, dataset: str = "auto") -> InteractionTable:
     """A MovieLens release (label rating > 3, with timestamps, demographics and genres)."""
-    from recsim_envs.envs.movielens import user_feature_matrix
-    from recsim_envs.movielens_data import find_movielens, load_movielens, movielens_files
+    from recsim_envs.two_stage.movielens_data import find_movielens, load_movielens, movielens_files
+    from recsim_envs.two_stage.movielens_env import user_feature_matrix
     from recsim_envs.worlds.table import file_sha256
 
     fmt, folder = find_movielens(data_dir, dataset)

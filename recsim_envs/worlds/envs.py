@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from gymnasium.vector.utils import batch_space
 
-from recsim_envs.envs.sequential import (
+from recsim_envs.sequential.envs import (
     CATEGORIES,
     ObsLayout,
     SequentialRecEnv,
@@ -23,9 +23,9 @@ from recsim_envs.envs.sequential import (
     _single_obs_space,
     _validate_kwargs,
 )
-from recsim_envs.envs.sequential_world import SequentialWorld
-from recsim_envs.envs.two_stage import TwoStageEnv, TwoStageVectorEnv, TwoStageWorld
-from recsim_envs.settings import FromKwargs
+from recsim_envs.sequential.world import SequentialWorld
+from recsim_envs.two_stage.envs import TwoStageEnv, TwoStageVectorEnv, TwoStageWorld
+from recsim_envs.two_stage.settings import FromKwargs
 from recsim_envs.worlds.store import FittedWorld, WorldError, load_world
 
 TWO_STAGE_ID = "recsim_envs/TwoStageFromWorld-v0"
@@ -73,9 +73,9 @@ class WorldTwoStageConfig(FromKwargs):
 
 def build_two_stage_world(fitted: FittedWorld, world_seed: int | None = None) -> TwoStageWorld:
     """A :class:`TwoStageWorld`: a real user drawn uniformly, clicks looked up in the table."""
-    from recsim_envs.envs.movielens import MovieLensUserSampler
-    from recsim_envs.ranker import BilinearRanker
-    from recsim_envs.simulator import LookupResponse
+    from recsim_envs.two_stage.movielens_env import MovieLensUserSampler
+    from recsim_envs.two_stage.ranker import BilinearRanker
+    from recsim_envs.two_stage.simulator import LookupResponse
     from recsim_envs.worlds.fit import system_fits
 
     a = fitted.arrays

@@ -1,6 +1,6 @@
 """Fit a world on a table of interactions: a learned response model plus the public system.
 
-:func:`fit` trains the neural simulator of :mod:`recsim_envs.simulator` (id embeddings,
+:func:`fit` trains the neural simulator of :mod:`recsim_envs.two_stage.simulator` (id embeddings,
 projected numeric and one-hot categorical features, an MLP, BCE with Adagrad; Ma et al.,
 WWW 2020 reference code) on a training split, evaluates it on a held-out split (log loss,
 ROC AUC, expected calibration error, a reliability plot) and tabulates its probability for
@@ -24,7 +24,12 @@ from typing import Any
 
 import numpy as np
 
-from recsim_envs.simulator import SimulatorConfig, TrainedSimulator, predict_matrix, roc_auc
+from recsim_envs.two_stage.simulator import (
+    SimulatorConfig,
+    TrainedSimulator,
+    predict_matrix,
+    roc_auc,
+)
 from recsim_envs.worlds.store import FittedWorld
 from recsim_envs.worlds.table import InteractionTable, TableError
 
@@ -39,7 +44,8 @@ class FitConfig:
     Attributes:
         family: ``"two_stage"`` or ``"sequential"`` (recorded; both environments load any world).
         seed: seeds the split, the simulator (a ``torch.Generator``), categories and fits.
-        simulator: :class:`~recsim_envs.simulator.SimulatorConfig` or a dict of its fields;
+        simulator: :class:`~recsim_envs.two_stage.simulator.SimulatorConfig` or a dict of its
+            fields;
             its ``valid_fraction`` is the held-out share.
         session_gap: seconds of inactivity that end a session (default 30 minutes).
         test_fraction: share of users held out for the sequential family's evaluation.
@@ -95,12 +101,12 @@ def _inputs(features: np.ndarray) -> np.ndarray:
 
 def train(table: InteractionTable, rows: np.ndarray, config: SimulatorConfig, seed: int,
           progress: bool = True) -> TrainedSimulator:
-    """The simulator of :func:`recsim_envs.simulator.train_simulator` on ``rows``, with a
+    """The simulator of :func:`recsim_envs.two_stage.simulator.train_simulator` on ``rows``, with a
     progress bar (one torch thread: identical results and no oversubscription)."""
     import torch
     from tqdm.auto import tqdm
 
-    from recsim_envs.simulator import _init_params, _item_side, _logits, _user_side
+    from recsim_envs.two_stage.simulator import _init_params, _item_side, _logits, _user_side
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -234,11 +240,11 @@ def system_fits(truth: np.ndarray, user_obs: np.ndarray, item_obs: np.ndarray,
                  cells: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Ranker (ridge on clicks sampled at random cells) and default behaviour scorer, as
     for ``TwoStageMovieLens-v0``."""
-    from recsim_envs.catalogue import ItemCatalogue
-    from recsim_envs.envs.movielens import MovieLensUserSampler
-    from recsim_envs.envs.two_stage import _fit_click_scorer
-    from recsim_envs.ranker import fit_bilinear
-    from recsim_envs.simulator import LookupResponse
+    from recsim_envs.two_stage.envs import _fit_click_scorer
+    from recsim_envs.two_stage.items import ItemCatalogue
+    from recsim_envs.two_stage.movielens_env import MovieLensUserSampler
+    from recsim_envs.two_stage.ranker import fit_bilinear
+    from recsim_envs.two_stage.simulator import LookupResponse
 
     n_users, n_items = truth.shape
     cu, ci = rng.integers(0, n_users, cells), rng.integers(0, n_items, cells)

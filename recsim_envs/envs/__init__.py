@@ -1,1 +1,0 @@
-"""Environment families: two-stage, prompt-to-sentence and sequential recommendation."""

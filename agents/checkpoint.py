@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from recsim_envs.core.io import atomic_path
 
 FORMAT_VERSION = 1
 
@@ -56,15 +57,8 @@ def save_checkpoint(path: str | os.PathLike, agent: Any) -> Path:
         "fitted": bool(getattr(agent, "fitted", False)),
         "state": _encode(agent.state_dict()),
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(payload, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 

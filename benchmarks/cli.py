@@ -20,6 +20,7 @@ from pathlib import Path
 
 from benchmarks.spec import BenchmarkSpec, EnvSpec, SpecError, load_spec, parse_agent_arg
 from benchmarks.suites import DATA_SUITES, SIZES, SUITES, builtin_suite
+from recsim_envs.core.io import write_text_atomic
 
 EXIT_OK, EXIT_FAILED_CELLS, EXIT_USAGE = 0, 1, 2
 
@@ -53,8 +54,9 @@ def _install_stop_handlers() -> dict[int, object]:
 
 def _cells_done(specs: list[BenchmarkSpec], out: str) -> tuple[int, int]:
     """(cells with an OK row in ``out``, all cells) over ``specs``."""
+    from benchmarks.cells import cells_of
     from benchmarks.results import latest_rows, read_rows
-    from benchmarks.runner import cells_of, results_path
+    from benchmarks.runner import results_path
 
     done = total = 0
     for spec in specs:
@@ -206,8 +208,8 @@ def _cmd_leaderboard(args: argparse.Namespace) -> int:
         markdown = markdown.rstrip("\n") + "\n\n" + "\n".join(lines)
     md_path = Path(args.markdown) if args.markdown else directory / "leaderboard.md"
     csv_path = Path(args.csv) if args.csv else directory / "leaderboard.csv"
-    lb.write_atomic(md_path, markdown)
-    lb.write_atomic(csv_path, lb.to_csv(board))
+    write_text_atomic(md_path, markdown)
+    write_text_atomic(csv_path, lb.to_csv(board))
     ope_path = lb.write_ope_csv(board, csv_path.parent / "ope.csv")
     print(f"wrote {md_path}, {csv_path} and {ope_path}")
     if not args.no_plots:
@@ -225,6 +227,18 @@ def _cmd_list(args: argparse.Namespace) -> int:
     print("suites:", ", ".join(SUITES), f"(sizes: {', '.join(SIZES)})")
     print("agents:", ", ".join(agents.registered()))
     return EXIT_OK
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from benchmarks.compare import compare_dirs
+
+    try:
+        result = compare_dirs(args.a, args.b, ignore_provenance=args.ignore_provenance)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(result.summary())
+    return EXIT_OK if result.identical else EXIT_FAILED_CELLS
 
 
 def build_parser(prog: str = "python -m benchmarks") -> argparse.ArgumentParser:
@@ -287,6 +301,18 @@ def build_parser(prog: str = "python -m benchmarks") -> argparse.ArgumentParser:
                        help="spec file(s) whose [[claims]] to test on the rows: adds a "
                             "claims table (paired difference and verdict per claim)")
     board.set_defaults(func=_cmd_leaderboard)
+
+    cmp = sub.add_parser(
+        "compare", help="are two result folders' rows identical (apart from timings)?",
+        description="Match rows by (suite, environment, agent, seed) and compare every "
+        "field apart from timings. Exit status 0 if identical, 1 otherwise.",
+    )
+    cmp.add_argument("a", help="first folder of *.jsonl result files")
+    cmp.add_argument("b", help="second folder")
+    cmp.add_argument("--ignore-provenance", action="store_true",
+                     help="also ignore package versions and the agents' source module, file "
+                     "and hash (for runs of the same computation from moved code)")
+    cmp.set_defaults(func=_cmd_compare)
 
     lst = sub.add_parser("list", help="list built-in suites and registered agents",
                          description="List built-in suites and registered agents.")

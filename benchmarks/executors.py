@@ -21,7 +21,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from benchmarks.runner import PHASES, Cell, RunContext, run_cell
+from benchmarks.cells import PHASES, Cell, RunContext
+from benchmarks.runner import run_cell
 from recsim_envs.core.threads import blas_threads
 
 OnRow = Callable[[dict[str, Any]], None]
@@ -273,7 +274,8 @@ def _row_of(fut: cf.Future, cell: Cell, context: RunContext) -> dict[str, Any]:
 
 def crashed_row(cell: Cell, context: RunContext, message: str) -> dict[str, Any]:
     """The failed row of a cell whose worker process died before returning a row."""
-    from benchmarks.runner import cell_seeds, row_header
+    from benchmarks.cells import cell_seeds
+    from benchmarks.runner import row_header
 
     row = row_header(cell, context, cell_seeds(cell.spec.name, cell.env.name, cell.seed_index))
     row.update(

@@ -24,8 +24,6 @@ import csv
 import io
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,10 +35,11 @@ from benchmarks.fmt import fmt
 from benchmarks.normalise import normalise
 from benchmarks.references import describe as describe_references
 from benchmarks.results import latest_rows, read_dir
+from recsim_envs.core.io import write_text_atomic
 from recsim_envs.core.stats import Estimate, mean_ci
 
 __all__ = ["Entry", "Leaderboard", "Table", "as_schema2", "build", "load", "to_csv",
-           "to_markdown", "to_text", "write_atomic", "write_ope_csv", "read_dir"]
+           "to_markdown", "to_text", "write_ope_csv", "read_dir"]
 
 _PRIMARY_LABEL = {"optimality": "optimality (0 = uniform, 1 = best policy)"}
 
@@ -382,19 +381,7 @@ def to_text(board: Leaderboard) -> str:
 def write_ope_csv(board: Leaderboard, path: str | Path) -> Path:
     """Write the long-format off-policy table (see :func:`benchmarks.selection_tables.ope_csv`)
     atomically."""
-    return write_atomic(path, selection_tables.ope_csv(board.tables))
+    return write_text_atomic(path, selection_tables.ope_csv(board.tables))
 
 
-def write_atomic(path: str | Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+

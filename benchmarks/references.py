@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from recsim_envs.families import FAMILIES
+
 
 @dataclass(frozen=True)
 class FamilyReferences:
@@ -35,12 +37,11 @@ class FamilyReferences:
 
 
 FAMILY_REFERENCES: dict[str, FamilyReferences] = {
-    "two_stage": FamilyReferences(random="random", skyline="oracle", baselines=("popular",)),
-    "prompt": FamilyReferences(random="uniform", skyline=None, baselines=("regression_pg",),
-                               already_normalised=True),
-    "sequential": FamilyReferences(random="seq_random", skyline="seq_oracle",
-                                   baselines=("no_repeat_popular", "bc")),
+    name: FamilyReferences(random=d.random_agent, skyline=d.skyline_agent,
+                           baselines=d.baselines, already_normalised=d.already_normalised)
+    for name, d in FAMILIES.items()
 }
+"""Family name -> its reference agents, read from the family descriptions."""
 
 
 def behaviour_agent(names: Iterable[str]) -> str | None:

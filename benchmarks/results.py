@@ -12,13 +12,15 @@ the same cell.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
+
+from recsim_envs.core.io import write_bytes_atomic
 
 ROW_SCHEMA = 2
 NONDETERMINISTIC_FIELDS = ("timing", "traceback")
@@ -78,17 +80,7 @@ def repair_file(path: str | Path) -> list[int]:
     if not broken:
         return []
     keep = [line for line in lines if line.strip() and not _is_broken(line)]
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(b"".join(line + b"\n" for line in keep))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_bytes_atomic(path, b"".join(line + b"\n" for line in keep), fsync=True)
     return broken
 
 
@@ -186,3 +178,44 @@ def latest_rows(rows: list[dict[str, Any]], by_slot: bool = False) -> list[dict[
         if cur is None or row["status"] == "ok" or cur["status"] != "ok":
             best[key] = row
     return list(best.values())
+
+
+def as_json_row(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` as it reads back from a result file: numpy values as plain numbers, and a
+    non-finite number (e.g. a metric divided by zero) as null, its path named in
+    ``row["non_finite"]``. Rows then compare equal whether or not they were written."""
+    row = json.loads(json.dumps(row, sort_keys=True, default=_json_default))
+    bad = _non_finite(row)
+    if bad:
+        row = _finite_or_none(row)
+        row["non_finite"] = bad
+    return row
+
+
+def _non_finite(obj: Any, path: str = "") -> list[str]:
+    """Paths of NaN or infinite numbers in a JSON-like object."""
+    if isinstance(obj, float):
+        return [] if np.isfinite(obj) else [path or "."]
+    if isinstance(obj, dict):
+        return [p for k, v in obj.items() for p in _non_finite(v, f"{path}.{k}")]
+    if isinstance(obj, list):
+        return [p for i, v in enumerate(obj) for p in _non_finite(v, f"{path}[{i}]")]
+    return []
+
+
+def _finite_or_none(obj: Any) -> Any:
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite_or_none(v) for v in obj]
+    return obj
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return str(obj)

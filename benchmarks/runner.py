@@ -17,9 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import inspect
-import json
 import os
-import subprocess
 import time
 import traceback
 from collections.abc import Callable
@@ -29,118 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.cells import Cell, RunContext, cell_seeds, cells_of
 from benchmarks.families import CellError, get_family
 from benchmarks.families.base import CheckedHandle
-from benchmarks.results import ROW_SCHEMA, append_row, latest_rows, read_rows
-from benchmarks.spec import AgentSpec, BenchmarkSpec, EnvSpec, stable_hash
+from benchmarks.results import ROW_SCHEMA, append_row, as_json_row, latest_rows, read_rows
+from benchmarks.spec import AgentSpec, BenchmarkSpec, EnvSpec
 from recsim_envs.core.threads import torch_threads
-
-PHASES = ("log", "fit", "evaluate", "off-policy")
-SEED_STREAMS = ("behaviour", "log_train", "log_heldout", "agent", "evaluation", "off_policy",
-                "world")
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One (environment, agent, seed) cell of a spec (picklable, sent to workers)."""
-
-    spec: BenchmarkSpec
-    env: EnvSpec
-    agent: AgentSpec
-    seed_index: int
-
-    @property
-    def label(self) -> str:
-        return f"{self.spec.name}/{self.env.name}/{self.agent.name}/seed{self.seed_index}"
-
-    def settings(self) -> dict[str, Any]:
-        """Everything that determines this cell's row (hashed into ``cell_id``)."""
-        return {
-            "suite": self.spec.name,
-            "family": self.spec.family,
-            "env": dataclasses.asdict(self.env),
-            "behaviour": self.behaviour(),
-            "data": dataclasses.asdict(self.spec.data),
-            "evaluation": dataclasses.asdict(self.spec.evaluation),
-            "agent": dataclasses.asdict(self.agent),
-            "seed_index": self.seed_index,
-        }
-
-    def behaviour(self) -> dict[str, Any]:
-        return {**self.spec.behaviour, **self.env.behaviour}
-
-    def env_kwargs(self) -> dict[str, Any]:
-        """The environment's settings in this cell: the spec's, plus a per-seed
-        ``world_seed`` (so that intervals over seeds cover worlds) unless the spec fixes it."""
-        kwargs = dict(self.env.kwargs)
-        if self.env.vary_world and "world_seed" not in kwargs:
-            seeds = cell_seeds(self.spec.name, self.env.name, self.seed_index)
-            kwargs["world_seed"] = seeds["world"] % (2**31)
-        return kwargs
-
-    @property
-    def cell_id(self) -> str:
-        return stable_hash(self.settings())
-
-
-def cells_of(spec: BenchmarkSpec) -> list[Cell]:
-    """All cells, environment-major then seed then agent (agents of a seed run together)."""
-    return [
-        Cell(spec, env, agent, s)
-        for env in spec.envs
-        for s in range(spec.seeds)
-        for agent in spec.agents
-    ]
-
-
-def cell_seeds(suite: str, env_name: str, seed_index: int) -> dict[str, int]:
-    """Seeds of a cell's random streams, from (suite, environment, seed index) only.
-
-    The agent's name is not an input: all agents of a seed share data and evaluation.
-    """
-    digest = hashlib.sha256(f"{suite}\x00{env_name}\x00{seed_index}".encode()).digest()
-    entropy = [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
-    children = np.random.SeedSequence(entropy).spawn(len(SEED_STREAMS))
-    return {
-        name: int(child.generate_state(1, dtype=np.uint32)[0])
-        for name, child in zip(SEED_STREAMS, children, strict=True)
-    }
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """Facts about the code that ran, recorded in every row."""
-
-    version: str
-    git_commit: str | None
-    git_dirty: bool | None
-    torch_threads: int = 1
-
-    @classmethod
-    def current(cls) -> RunContext:
-        import recsim_envs
-
-        commit, dirty = _git_state()
-        return cls(version=recsim_envs.__version__, git_commit=commit, git_dirty=dirty)
-
-
-def _git_state() -> tuple[str | None, bool | None]:
-    """(HEAD commit, whether tracked files differ from it), read-only; None outside git."""
-    root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}  # never write the index while reading
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, env=env, capture_output=True, text=True,
-            timeout=10, check=True,
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, env=env,
-            capture_output=True, text=True, timeout=10, check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None, None
-    return commit or None, bool(status)
-
 
 # ---------------------------------------------------------------------- agents
 
@@ -348,14 +240,7 @@ def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dic
     timing["total_s"] = time.perf_counter() - t_start
     timing["finished_at"] = time.time()
     row["timing"] = timing
-    # Round-trip through JSON so rows compare equal whether or not they were written; a
-    # non-finite number (e.g. a metric divided by zero) becomes null and is named.
-    row = json.loads(json.dumps(row, sort_keys=True, default=_json_default))
-    bad = _non_finite(row)
-    if bad:
-        row = _finite_or_none(row)
-        row["non_finite"] = bad
-    return row
+    return as_json_row(row)
 
 
 def _online_phase(handle: Any, family: Any, env_id: str, cell: Cell,
@@ -385,35 +270,6 @@ def _online_phase(handle: Any, family: Any, env_id: str, cell: Cell,
     except Exception as exc:
         raise CellError(f"agent {handle.name!r} raised during its online phase: "
                         f"{type(exc).__name__}: {exc}") from exc
-
-
-def _non_finite(obj: Any, path: str = "") -> list[str]:
-    """Paths of NaN or infinite numbers in a JSON-like object."""
-    if isinstance(obj, float):
-        return [] if np.isfinite(obj) else [path or "."]
-    if isinstance(obj, dict):
-        return [p for k, v in obj.items() for p in _non_finite(v, f"{path}.{k}")]
-    if isinstance(obj, list):
-        return [p for i, v in enumerate(obj) for p in _non_finite(v, f"{path}[{i}]")]
-    return []
-
-
-def _finite_or_none(obj: Any) -> Any:
-    if isinstance(obj, float):
-        return obj if np.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _finite_or_none(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_finite_or_none(v) for v in obj]
-    return obj
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    return str(obj)
 
 
 class _EnvFactory:

@@ -44,7 +44,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-FAMILIES = ("two_stage", "prompt", "sequential")
+from recsim_envs.families import FAMILIES as FAMILY_DESCRIPTIONS
+
+FAMILIES = tuple(FAMILY_DESCRIPTIONS)
+"""The family names a spec may give (from :data:`recsim_envs.families.FAMILIES`)."""
 
 
 class SpecError(ValueError):

@@ -55,7 +55,7 @@ def _export_minari(args: argparse.Namespace) -> int:
     import recsim_envs  # noqa: F401  (registers the ids)
     from recsim_envs.data.collect import collect
     from recsim_envs.data.exchange import to_minari
-    from recsim_envs.sequential.envs import sequential_behaviour_policy
+    from recsim_envs.sequential.behaviour import sequential_behaviour_policy
 
     kwargs = json.loads(args.kwargs) if args.kwargs else {}
     if args.world:

@@ -9,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from benchmarks.cells import RunContext
 from benchmarks.results import deterministic_part, read_rows
-from benchmarks.runner import RunContext, run_benchmark
+from benchmarks.runner import run_benchmark
 from benchmarks.spec import AgentSpec, BenchmarkSpec, DataSpec, EnvSpec, EvalSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,7 +215,7 @@ def test_cells_run_again_when_their_agent_code_changes(tmp_path, monkeypatch):
 
 
 def test_non_finite_numbers_become_null_and_are_named():
-    from benchmarks.runner import _finite_or_none, _non_finite
+    from benchmarks.results import _finite_or_none, _non_finite
 
     row = {"online": {"metrics": {"optimality": float("inf")}}, "error": "a NaN in text",
            "curve": [1.0, float("nan")]}

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from benchmarks.runner import cell_seeds, cells_of
+from benchmarks.cells import cell_seeds, cells_of
 from benchmarks.spec import SpecError, load_spec, parse_agent_arg
 from benchmarks.suites import SUITES, builtin_suite
 

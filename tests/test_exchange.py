@@ -14,7 +14,7 @@ from recsim_envs.core.policies import SoftmaxPolicy, UniformPolicy
 from recsim_envs.data import LoggedDataset, collect
 from recsim_envs.data.dataset import DatasetError
 from recsim_envs.data.exchange import from_obp, import_bandit_table, to_obp
-from recsim_envs.sequential.envs import sequential_behaviour_policy
+from recsim_envs.sequential.behaviour import sequential_behaviour_policy
 
 
 def _two_stage() -> LoggedDataset:

@@ -12,7 +12,8 @@ from agents.sequential.ialp import IALP, AIALPAdaptive, AIALPFineTune, IALPConfi
 from agents.sequential.reference import NoRepeatPopular, StatedQuitRule
 from recsim_envs.data import collect
 from recsim_envs.evaluation.learning import OnlineConfig, make_flat_env, run_online
-from recsim_envs.sequential.envs import ENV_ID, sequential_behaviour_policy
+from recsim_envs.sequential.behaviour import sequential_behaviour_policy
+from recsim_envs.sequential.envs import ENV_ID
 
 SMALL = {"n_users": 40, "n_items": 30}
 FAST = {"n_imagined_sessions": 30, "session_len": 8, "rm_updates": 100, "ac_updates": 150,

@@ -12,9 +12,9 @@ from recsim_envs.two_stage.movielens_data import (
     ML100K_GENRES,
     ML100K_OCCUPATIONS,
     MovieLensFormatError,
-    find_movielens,
     load_movielens,
 )
+from recsim_envs.two_stage.movielens_files import find_movielens
 from tests.movielens_fixtures import write_ml1m, write_ml100k
 
 

@@ -13,7 +13,7 @@ import pytest
 import recsim_envs  # noqa: F401  (registers the ids)
 from recsim_envs.core.policies import SoftmaxPolicy, UniformPolicy
 from recsim_envs.data import collect
-from recsim_envs.two_stage import movielens_env as ml_env
+from recsim_envs.two_stage import movielens_world as ml_env
 from recsim_envs.two_stage.movielens_data import MovieLensFormatError, load_movielens
 from recsim_envs.two_stage.simulator import cache_key, roc_auc
 from tests.movielens_fixtures import write_ml1m, write_ml100k

@@ -11,11 +11,14 @@ import pytest
 import agents
 import recsim_envs  # noqa: F401
 from agents.base import AgentError
-from agents.prompt.baselines import OnlinePG, PromptLogging, kmeans, train_online
-from agents.prompt.dso import DSO, DSOConfig, kernel_values
+from agents.prompt.dso import DSO, DSOConfig
+from agents.prompt.gradients import kmeans
+from agents.prompt.online import OnlinePG, train_online
+from agents.prompt.reference import PromptLogging
 from recsim_envs.core.policies import SoftmaxPolicy, UniformPolicy
 from recsim_envs.data import collect
 from recsim_envs.data.dataset import DatasetError
+from recsim_envs.prompt.text.kernel import kernel_values
 
 ENV_KW = {"n_prompts": 10, "reward_noise": 0.0, "n_eval": 1000}
 STEPS = 800
@@ -177,7 +180,7 @@ def test_acting_before_fit_is_refused(data):
 
 
 def test_median_bandwidth_rule_scales_tau_to_the_sentence_distances(env, data):
-    from agents.prompt.dso import kernel_distance
+    from recsim_envs.prompt.text.kernel import kernel_distance
 
     agent = DSO(seed=0, n_steps=0, density_steps=0, bandwidth=2.0, bandwidth_rule="median",
                 embedding_noise=0.0).fit(data, generator=env.generator)

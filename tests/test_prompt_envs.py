@@ -176,7 +176,7 @@ def test_log_pi_b_false_leaves_out_the_distribution():
 
 
 def test_reference_behaviour_policy_is_near_uniform_but_better():
-    from recsim_envs.prompt.envs import reference_behaviour_policy
+    from recsim_envs.prompt.behaviour import reference_behaviour_policy
 
     e = PromptSentenceEnv(n_prompts=50, n_eval=1000)
     pol = reference_behaviour_policy(e, seed=0, n_rounds=2000, regressor_steps=500)

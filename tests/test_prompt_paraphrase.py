@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import recsim_envs  # noqa: F401
-from agents.prompt.dso import DSO, kernel_distance
+from agents.prompt.dso import DSO
 from recsim_envs.__main__ import main
 from recsim_envs.core.policies import UniformPolicy
 from recsim_envs.data import collect
@@ -23,6 +23,7 @@ from recsim_envs.prompt.text.diagnostics import (
     keyword_r2,
     prompt_variance_share,
 )
+from recsim_envs.prompt.text.kernel import kernel_distance
 from recsim_envs.prompt.text.paraphrase import make_paraphrase_writer
 from recsim_envs.prompt.text_envs import PromptSentenceTextEnv
 

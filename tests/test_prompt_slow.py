@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.runner import RunContext, cells_of, run_cell
+from benchmarks.cells import RunContext, cells_of
+from benchmarks.runner import run_cell
 from benchmarks.spec import AgentSpec, BenchmarkSpec, DataSpec, EnvSpec, EvalSpec
 
 pytestmark = pytest.mark.slow

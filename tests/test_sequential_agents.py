@@ -12,7 +12,8 @@ from agents.base import AgentError
 from agents.sequential.ialp import IALP, AIALPAdaptive, AIALPFineTune, LLMGreedy
 from recsim_envs.data import collect
 from recsim_envs.evaluation.learning import OnlineConfig, make_flat_env, run_online
-from recsim_envs.sequential.envs import ENV_ID, sequential_behaviour_policy
+from recsim_envs.sequential.behaviour import sequential_behaviour_policy
+from recsim_envs.sequential.envs import ENV_ID
 
 SMALL = {"n_users": 40, "n_items": 30}
 FAST = {"n_imagined_sessions": 40, "session_len": 5, "rm_updates": 150, "ac_updates": 150,

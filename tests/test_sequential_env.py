@@ -8,13 +8,9 @@ import pytest
 
 import recsim_envs  # noqa: F401  (registers the ids)
 from recsim_envs.data import collect
-from recsim_envs.sequential.envs import (
-    ENV_ID,
-    SequentialFlatObservation,
-    SequentialRecEnv,
-    flatten_obs,
-    sequential_behaviour_policy,
-)
+from recsim_envs.sequential.behaviour import sequential_behaviour_policy
+from recsim_envs.sequential.envs import ENV_ID, SequentialRecEnv
+from recsim_envs.sequential.observation import SequentialFlatObservation, flatten_obs
 from recsim_envs.sequential.text_env import parse_state_text
 from recsim_envs.sequential.world import RatingMatrixError, load_rating_matrix
 

@@ -13,16 +13,11 @@ import torch
 import agents
 import recsim_envs  # noqa: F401  (registers the environments)
 from agents.base import AgentError
-from agents.two_stage.learners import (
-    CE,
-    GeneratorConfig,
-    OneIPS,
-    TopKCorrection,
-    TwoIPS,
-    importance_weights,
-    sample_sets,
-    two_ips_terms,
-)
+from agents.two_stage.base import GeneratorConfig, importance_weights
+from agents.two_stage.ce import CE
+from agents.two_stage.ips import OneIPS
+from agents.two_stage.topk_correction import TopKCorrection
+from agents.two_stage.two_ips import TwoIPS, sample_sets, two_ips_terms
 from recsim_envs.core.policies import SoftmaxPolicy
 from recsim_envs.data import DatasetMeta, LoggedDataset, collect
 from recsim_envs.two_stage.ranker import greedy_slate, shown_item_probability
@@ -148,7 +143,7 @@ def test_same_seed_and_data_give_identical_weights_and_save_load_round_trips(
 def test_checkpoints_load_with_weights_only(dataset, tmp_path):
     path = agents.make("two_ips", **FAST).fit(dataset).save(tmp_path / "a.pt")
     payload = torch.load(path, weights_only=True)
-    assert payload["agent_class"] == "agents.two_stage.learners:TwoIPS"
+    assert payload["agent_class"] == "agents.two_stage.two_ips:TwoIPS"
 
 
 # ---------------------------------------------------------------------- losses by hand

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import recsim_envs  # noqa: F401  (registers the environments)
-from recsim_envs.two_stage.envs import TwoStageConfig
+from recsim_envs.two_stage.world import TwoStageConfig
 
 ENV_ID = "recsim_envs/TwoStageSynthetic-v0"
 

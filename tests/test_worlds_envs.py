@@ -14,7 +14,7 @@ import pytest
 import recsim_envs  # noqa: F401
 from recsim_envs.core.policies import SoftmaxPolicy
 from recsim_envs.data import collect
-from recsim_envs.sequential.envs import sequential_behaviour_policy
+from recsim_envs.sequential.behaviour import sequential_behaviour_policy
 from recsim_envs.worlds import load_world
 from tests.worlds_fixtures import fitted_world_dir
 

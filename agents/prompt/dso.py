@@ -42,13 +42,12 @@ from typing import Any
 import numpy as np
 
 from agents.base import AgentError
-from agents.prompt.baselines import PromptPGConfig, PromptPolicyAgent
+from agents.prompt.base import PromptPGConfig, PromptPolicyAgent
 from recsim_envs.core.policies import sample_categorical
 from recsim_envs.data import LoggedDataset
 from recsim_envs.data.dataset import DatasetError
-from recsim_envs.prompt.text.regressor import _init_linear
+from recsim_envs.prompt.text.kernel import KERNELS, kernel_distance, kernel_values
 
-KERNELS = ("gaussian", "uniform")
 DENSITIES = ("auto", "model", "mc")
 BANDWIDTH_RULES = ("within_query", "fixed", "median")
 BANDWIDTH_ROWS = 2000
@@ -124,23 +123,6 @@ class DSOConfig(PromptPGConfig):
             raise ValueError("density_lr and min_density must be > 0")
 
 
-def kernel_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """d_i = ||a_i - b_i|| / dim, (n, dim), (n, dim) -> (n,) (the reference's scaling)."""
-    return np.sqrt(((a - b) ** 2).sum(axis=1)) / a.shape[1]
-
-
-def kernel_values(a: np.ndarray, b: np.ndarray, kernel: str, bandwidth: float) -> np.ndarray:
-    """K(o_i, o'_i) per row: (n, d), (n, d) -> (n,), with d_i = ||o_i - o'_i|| / d.
-
-    Gaussian: exp(-d^2 / (2 tau^2)); uniform: 1[d <= tau]. Constants cancel in the ratio
-    pi_theta / pi_0, so neither is normalised.
-    """
-    dist = kernel_distance(a, b)
-    if kernel == "gaussian":
-        return np.exp(-(dist**2) / (2.0 * bandwidth**2))
-    return (dist <= bandwidth).astype(np.float64)
-
-
 class DSO(PromptPolicyAgent):
     """Kernel policy gradient in sentence space (see the module docstring)."""
 
@@ -176,10 +158,12 @@ class DSO(PromptPolicyAgent):
         return out
 
     # ---------------------------------------------------------------- preparation
-    def _prepare(self, dataset: LoggedDataset, gen, **kwargs: Any) -> None:
+    def _prepare(self, dataset: LoggedDataset, generator, **kwargs: Any) -> None:
+        # ``generator`` is the training loop's torch generator; the frozen sentence
+        # generator is ``self.generator``.
         import time
 
-        super()._prepare(dataset, gen, **kwargs)
+        super()._prepare(dataset, generator, **kwargs)
         if "sentence_embedding" not in dataset.extras:
             raise DatasetError(
                 "dso needs the logged sentences: the dataset has no extras['sentence_embedding'] "
@@ -212,7 +196,7 @@ class DSO(PromptPolicyAgent):
         if self.density == "mc":
             density = self._mc_density(np.arange(len(dataset)))
         else:
-            density = self._model_density(dataset.context, gen)
+            density = self._model_density(dataset.context, generator)
         self.timings["density"] = time.perf_counter() - t0
         self.pi0_hat = np.maximum(density, cfg.min_density)
         self._r = dataset.reward.astype(np.float64)
@@ -284,9 +268,15 @@ class DSO(PromptPolicyAgent):
             out[start : start + chunk] = k.reshape(-1, n_mc).mean(axis=1)
         return out
 
-    def _model_density(self, context: np.ndarray, gen) -> np.ndarray:
-        """Fit f(x, q, s) >= 0 to K(s_i, s') by least squares; returns f on the logged rows."""
+    def _model_density(self, context: np.ndarray, generator) -> np.ndarray:
+        """Fit f(x, q, s) >= 0 to K(s_i, s') by least squares; returns f on the logged rows.
+
+        The MLP is initialised from the torch ``generator``; its minibatches and the
+        sentences it regresses on come from the agent's numpy generator.
+        """
         import torch
+
+        from agents.networks import init_from_generator  # lazy: torch
 
         cfg = self.config
         feats = np.hstack([context.astype(np.float32), self._sent.astype(np.float32)])
@@ -298,7 +288,7 @@ class DSO(PromptPolicyAgent):
             torch.nn.Linear(cfg.hidden, 1),
             torch.nn.Softplus(),
         )
-        _init_linear(net, gen)
+        init_from_generator(net, generator)
         opt = torch.optim.Adam(net.parameters(), lr=cfg.density_lr)
         n = len(feats)
         for _ in range(cfg.density_steps):
@@ -312,7 +302,7 @@ class DSO(PromptPolicyAgent):
             return net(x_all)[:, 0].double().numpy()
 
     # ---------------------------------------------------------------- gradient
-    def _loss(self, idx, logp, gen):
+    def _loss(self, idx, logp, generator):
         import torch
 
         cfg = self.config

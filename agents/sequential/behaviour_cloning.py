@@ -15,9 +15,10 @@ import torch
 from torch.nn import functional as F
 
 from agents.base import AgentError, BaseAgent, as_batch
-from agents.sequential.ialp.networks import ItemScorer, init_params, single_threaded
+from agents.sequential.ialp.networks import ItemScorer, init_params
+from recsim_envs.core.threads import torch_threads
 from recsim_envs.data import LoggedDataset
-from recsim_envs.sequential.envs import ObsLayout
+from recsim_envs.sequential.observation import ObsLayout
 
 
 @dataclass
@@ -51,7 +52,7 @@ class BehaviourCloning(BaseAgent):
     name: ClassVar[str] = "bc"
     Config: ClassVar[type] = BCConfig
 
-    @single_threaded
+    @torch_threads(1)
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> BehaviourCloning:
         """Fit on ``dataset`` (its ``system`` must hold ``obs_layout`` and ``item_features``)."""
         if len(dataset) == 0:
@@ -87,7 +88,7 @@ class BehaviourCloning(BaseAgent):
                               self.config.d_emb, self.config.hidden, rating_max)
         init_params(self.net, torch.Generator().manual_seed(self.config.seed))
 
-    @single_threaded
+    @torch_threads(1)
     def item_probs(self, obs: np.ndarray) -> np.ndarray:
         """(n, dim) -> (n, n_items) imitated logging distribution (``act`` deploys its argmax)."""
         self._require_fitted()
@@ -95,7 +96,7 @@ class BehaviourCloning(BaseAgent):
         with torch.no_grad():
             return torch.softmax(self.net(torch.as_tensor(x)), 1).double().numpy()
 
-    @single_threaded
+    @torch_threads(1)
     def act(self, obs: np.ndarray) -> np.ndarray | int:
         self._require_fitted()
         x, single = as_batch(obs, self.layout.dim)

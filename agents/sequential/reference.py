@@ -16,7 +16,7 @@ import numpy as np
 from agents.base import AgentError, BaseAgent, as_batch
 from recsim_envs.core.policies import sample_categorical
 from recsim_envs.data import LoggedDataset
-from recsim_envs.sequential.envs import ObsLayout
+from recsim_envs.sequential.observation import ObsLayout
 
 # ---------------------------------------------------------------------- the stated quit rule
 
@@ -76,9 +76,16 @@ class StatedQuitRule:
 # ---------------------------------------------------------------------- reference policies
 
 
+def logged_layout(dataset: LoggedDataset) -> ObsLayout:
+    """The flat observation layout ``dataset`` was logged with (``system["obs_layout"]``)."""
+    dataset.require("obs_layout")
+    return ObsLayout.from_array(dataset.system["obs_layout"])
+
+
 @dataclass
-class SeqRandomConfig:
-    """Settings of :class:`SeqRandom`: ``seed`` of its generator."""
+class ReferenceConfig:
+    """Settings of :class:`SeqRandom`, :class:`SeqOracle` and :class:`SeqLogging`: the
+    ``seed`` of the agent's generator (the oracle draws nothing; kept for the protocol)."""
 
     seed: int = 0
 
@@ -87,11 +94,10 @@ class SeqRandom(BaseAgent):
     """Uniformly random items (registered as ``seq_random``)."""
 
     name: ClassVar[str] = "seq_random"
-    Config: ClassVar[type] = SeqRandomConfig
+    Config: ClassVar[type] = ReferenceConfig
 
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> SeqRandom:
-        dataset.require("obs_layout")
-        self.layout = ObsLayout.from_array(dataset.system["obs_layout"])
+        self.layout = logged_layout(dataset)
         self._rng = np.random.default_rng(self.config.seed)
         self.fitted = True
         return self
@@ -162,13 +168,6 @@ class NoRepeatPopular(BaseAgent):
         return int(a[0]) if single else a
 
 
-@dataclass
-class SeqOracleConfig:
-    """Settings of :class:`SeqOracle` (none besides a seed for the protocol)."""
-
-    seed: int = 0
-
-
 class SeqOracle(BaseAgent):
     """Skyline with privileged information (registered as ``seq_oracle``; ``offline=False``).
 
@@ -179,12 +178,11 @@ class SeqOracle(BaseAgent):
     """
 
     name: ClassVar[str] = "seq_oracle"
-    Config: ClassVar[type] = SeqOracleConfig
+    Config: ClassVar[type] = ReferenceConfig
     offline: ClassVar[bool] = False
 
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> SeqOracle:
-        dataset.require("obs_layout")
-        self.layout = ObsLayout.from_array(dataset.system["obs_layout"])
+        self.layout = logged_layout(dataset)
         self._dyn = None
         self.fitted = True
         return self
@@ -213,13 +211,6 @@ class SeqOracle(BaseAgent):
         return int(a[0]) if single else a
 
 
-@dataclass
-class SeqLoggingConfig:
-    """Settings of :class:`SeqLogging`: ``seed`` of its generator."""
-
-    seed: int = 0
-
-
 class SeqLogging(BaseAgent):
     """The behaviour policy itself, replayed (registered as ``seq_logging``).
 
@@ -230,15 +221,14 @@ class SeqLogging(BaseAgent):
     """
 
     name: ClassVar[str] = "seq_logging"
-    Config: ClassVar[type] = SeqLoggingConfig
+    Config: ClassVar[type] = ReferenceConfig
 
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> SeqLogging:
         self.policy = getattr(deployment, "behaviour", None)
         if self.policy is None:
             raise AgentError("seq_logging replays the behaviour policy: fit(dataset, "
                              "deployment) with deployment.behaviour set")
-        dataset.require("obs_layout")
-        self.layout = ObsLayout.from_array(dataset.system["obs_layout"])
+        self.layout = logged_layout(dataset)
         self._rng = np.random.default_rng(self.config.seed)
         self.fitted = True
         return self
@@ -249,6 +239,7 @@ class SeqLogging(BaseAgent):
         return np.asarray(self.policy.probs(x), dtype=np.float64)
 
     def act(self, obs: np.ndarray) -> np.ndarray | int:
+        self._require_fitted()
         x, single = as_batch(obs, self.layout.dim)
         probs = self.action_probs(x)
         a = sample_categorical(probs, 1, self._rng)[:, 0]

@@ -30,10 +30,11 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import AgentError, BaseAgent, as_batch
+from agents.sequential.reference import logged_layout
 from recsim_envs.core.policies import sample_categorical
 from recsim_envs.core.threads import torch_threads
 from recsim_envs.data import LoggedDataset
-from recsim_envs.sequential.envs import ObsLayout
+from recsim_envs.sequential.observation import ObsLayout
 
 
 @dataclass
@@ -87,8 +88,7 @@ class _SB3Online(BaseAgent):
 
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> _SB3Online:
         """Read the observation layout only (these baselines learn online from scratch)."""
-        dataset.require("obs_layout")
-        self.layout = ObsLayout.from_array(dataset.system["obs_layout"])
+        self.layout = logged_layout(dataset)
         self.model = None
         self._rng = np.random.default_rng(self.config.seed)
         self.fitted = True

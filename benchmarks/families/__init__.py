@@ -9,19 +9,14 @@ from __future__ import annotations
 import importlib
 
 from benchmarks.families.base import CellError, Family
-
-_ADAPTERS = {
-    "two_stage": "benchmarks.families.two_stage:TwoStageFamily",
-    "prompt": "benchmarks.families.prompt:PromptFamily",
-    "sequential": "benchmarks.families.sequential:SequentialFamily",
-}
+from recsim_envs.families import FAMILIES
 
 
 def get_family(name: str) -> Family:
-    """The adapter for family ``name`` (``two_stage``, ``prompt``, ``sequential``)."""
-    if name not in _ADAPTERS:
-        raise CellError(f"unknown family {name!r}; known: {sorted(_ADAPTERS)}")
-    module_name, _, cls_name = _ADAPTERS[name].partition(":")
+    """The adapter for family ``name``: the family description's ``runner_adapter``."""
+    if name not in FAMILIES:
+        raise CellError(f"unknown family {name!r}; known: {sorted(FAMILIES)}")
+    module_name, _, cls_name = FAMILIES[name].runner_adapter.partition(":")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

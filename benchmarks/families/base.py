@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 import gymnasium as gym
 import numpy as np
 
+from recsim_envs.core.family import FamilyDescription
 from recsim_envs.core.policies import BehaviourPolicy
 from recsim_envs.data import LoggedDataset, collect
 from recsim_envs.evaluation import AgentHandle, ContractError, Deployment
@@ -34,9 +35,17 @@ class CellError(RuntimeError):
 class Family(ABC):
     """One environment family's steps; see the module docstring for the order."""
 
-    name: ClassVar[str]
-    log_unit: ClassVar[str] = "rounds"
-    """What ``data.n_train``/``n_heldout`` count: ``rounds`` or whole ``sessions``."""
+    description: ClassVar[FamilyDescription]
+    """The family's description (name, scores, reference agents, what the logs count)."""
+
+    @property
+    def name(self) -> str:
+        return self.description.name
+
+    @property
+    def log_unit(self) -> str:
+        """What ``data.n_train``/``n_heldout`` count: ``rounds`` or whole ``sessions``."""
+        return self.description.log_unit
 
     # ------------------------------------------------------------------ environment
     def make_env(self, env_id: str, kwargs: dict[str, Any]) -> gym.Env:

@@ -22,7 +22,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.prompt.dso import kernel_distance, kernel_values
 from benchmarks.families.base import (
     CellError,
     Family,
@@ -34,6 +33,8 @@ from recsim_envs.data import LoggedDataset
 from recsim_envs.data.views import PromptView
 from recsim_envs.evaluation import AgentHandle, Deployment
 from recsim_envs.ope import OffPolicyEstimate, bandit_estimates, kernel_is
+from recsim_envs.prompt.family import FAMILY
+from recsim_envs.prompt.text.kernel import kernel_distance, kernel_values
 
 _BEHAVIOUR_KEYS = {"policy", "beta", "n_rounds", "regressor_steps"}
 KERNEL_SAMPLES = 32
@@ -47,7 +48,7 @@ _BEHAVIOUR_CACHE: dict[tuple, BehaviourPolicy] = {}
 
 
 class PromptFamily(Family):
-    name = "prompt"
+    description = FAMILY
 
     def behaviour_policy(
         self, env: gym.Env, settings: dict[str, Any], seed: int
@@ -58,7 +59,7 @@ class PromptFamily(Family):
         if kind == "uniform":
             return UniformPolicy(base.n_prompts)
         if kind == "reference":
-            from recsim_envs.prompt.envs import reference_behaviour_policy
+            from recsim_envs.prompt.behaviour import reference_behaviour_policy
 
             # The agents of a seed run one after the other on the same world and seed: the
             # policy (a regressor fit, the costliest part of logging) is kept for the next.

@@ -36,6 +36,7 @@ from recsim_envs.data.views import SessionView
 from recsim_envs.evaluation import AgentHandle, Deployment
 from recsim_envs.ope import OffPolicyEstimate, SessionLog, epsilon_soften, pdis, wpdis
 from recsim_envs.ope.sessions import sequential_dm, sequential_dr
+from recsim_envs.sequential.family import FAMILY
 
 _BEHAVIOUR_KEYS = {"policy", "temperature", "llm_alignment"}
 SOFTEN_EPSILON = 0.1
@@ -45,8 +46,7 @@ FQE_ITERATIONS = 30
 
 
 class SequentialFamily(Family):
-    name = "sequential"
-    log_unit = "sessions"
+    description = FAMILY
 
     def behaviour_policy(
         self, env: gym.Env, settings: dict[str, Any], seed: int
@@ -57,7 +57,7 @@ class SequentialFamily(Family):
         if kind == "uniform":
             return UniformPolicy(base.world.n_items)
         if kind == "softmax":
-            from recsim_envs.sequential.envs import sequential_behaviour_policy
+            from recsim_envs.sequential.behaviour import sequential_behaviour_policy
 
             return sequential_behaviour_policy(env, float(settings.get("temperature", 0.5)),
                                                seed=seed % (2**31))

@@ -31,6 +31,7 @@ from recsim_envs.data.views import TwoStageView
 from recsim_envs.evaluation import AgentHandle, ContractError, Deployment
 from recsim_envs.ope import OffPolicyEstimate, bandit_estimates
 from recsim_envs.ope.policy import one_hot, shown_item_distribution
+from recsim_envs.two_stage.family import FAMILY
 from recsim_envs.two_stage.ranker import with_bias_column
 
 _BEHAVIOUR_KEYS = {"policy", "temperature", "epsilon", "precision"}
@@ -40,7 +41,7 @@ MODEL_REPLICATES = 100
 
 
 class TwoStageFamily(Family):
-    name = "two_stage"
+    description = FAMILY
 
     def behaviour_policy(
         self, env: gym.Env, settings: dict[str, Any], seed: int

@@ -22,7 +22,7 @@ import torch
 
 import agents
 import recsim_envs  # noqa: F401
-from agents.two_stage.learners import TwoIPS
+from agents.two_stage.two_ips import TwoIPS
 from recsim_envs.core.policies import SoftmaxPolicy
 from recsim_envs.data import collect
 
@@ -32,7 +32,7 @@ ENV = "recsim_envs/TwoStageSynthetic-v0"
 class TwoIPSLoop(TwoIPS):
     """2-IPS with the reference code's per-example loop: one row at a time (for timing only).
 
-    Same estimator as :class:`~agents.two_stage.learners.TwoIPS`; each row draws its tau sets with
+    Same estimator as :class:`~agents.two_stage.two_ips.TwoIPS`; each row draws its tau sets with
     ``torch.multinomial`` and builds its sets' ranker softmax and co-candidate sum alone.
     """
 

@@ -36,7 +36,7 @@ def dso_run(args) -> None:
     import recsim_envs  # noqa: F401
     from agents.prompt.dso import DSO
     from recsim_envs.data import collect
-    from recsim_envs.prompt.envs import reference_behaviour_policy
+    from recsim_envs.prompt.behaviour import reference_behaviour_policy
 
     print(f"DSO at the reference default ({args.n_rounds} rounds, {args.n_prompts} prompts, "
           f"{args.steps} steps of batch 32, torch threads {args.threads}):", flush=True)
@@ -97,7 +97,8 @@ def throughput(env_id: str, args) -> None:
 def quick_cells(seed_index: int) -> None:
     """CPU seconds of each cell of the quick ``prompt`` suite for one seed (run in this
     process, one thread, as ``--workers 1`` runs them; caches warm as in a real run)."""
-    from benchmarks.runner import RunContext, cells_of, run_cell
+    from benchmarks.cells import RunContext, cells_of
+    from benchmarks.runner import run_cell
     from benchmarks.suites import builtin_suite
 
     spec = builtin_suite("prompt", "quick")

@@ -19,7 +19,8 @@ import numpy as np
 from agents.sequential.ialp import AIALPAdaptive
 from recsim_envs.data import collect
 from recsim_envs.evaluation.learning import OnlineConfig, run_online
-from recsim_envs.sequential.envs import ENV_ID, sequential_behaviour_policy
+from recsim_envs.sequential.behaviour import sequential_behaviour_policy
+from recsim_envs.sequential.envs import ENV_ID
 
 
 def single_steps_per_s(n_steps: int, with_text: bool) -> float:

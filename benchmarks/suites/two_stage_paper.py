@@ -28,7 +28,7 @@ LOGGED_PER_USER = 5
 
 def data_format() -> str | None:
     """The MovieLens format found through ``$RECSIM_ENVS_DATA`` (None if none is found)."""
-    from recsim_envs.two_stage.movielens_data import find_movielens
+    from recsim_envs.two_stage.movielens_files import find_movielens
 
     try:
         return find_movielens(None)[0]
@@ -39,7 +39,7 @@ def data_format() -> str | None:
 def require_data() -> None:
     """Raise :class:`SpecError` naming ``--data-dir`` and ``$RECSIM_ENVS_DATA`` when no
     MovieLens files are found."""
-    from recsim_envs.two_stage.movielens_data import find_movielens
+    from recsim_envs.two_stage.movielens_files import find_movielens
 
     try:
         find_movielens(None)

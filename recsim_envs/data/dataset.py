@@ -20,12 +20,13 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from recsim_envs.core.io import atomic_path
 
 SCHEMA_VERSION = 2
 """2: the family's typed view (:mod:`recsim_envs.data.views`) is validated on construction
@@ -248,15 +249,8 @@ class LoggedDataset:
         table = table.replace_schema_metadata(
             {_META_KEY: self.meta.to_json().encode(), _SYSTEM_KEY: buf.getvalue()}
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        try:
+        with atomic_path(path) as tmp:
             pq.write_table(table, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         return path
 
     @classmethod

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from recsim_envs.data.dataset import DatasetError, DatasetMeta, LoggedDataset
+from recsim_envs.sequential.family import FAMILY as SEQUENTIAL
 
 _OBP_EXTRA = "recsim_envs"
 
@@ -201,7 +202,7 @@ def from_minari(dataset: Any, with_system: bool = True) -> LoggedDataset:
         if spec is not None else {}, n_actions=int(dataset.spec.action_space.n),
         policy_name=policy.get("policy_name", "logged"),
         policy_settings=policy.get("policy_settings", {}), seed=policy.get("seed"),
-        info={"family": "sequential", "source": f"minari:{dataset.spec.dataset_id}",
+        info={"family": SEQUENTIAL.name, "source": f"minari:{dataset.spec.dataset_id}",
               "round": "one transition of a session",
               "context": "flat observation [user_id, user_features, items, feedback]"})
     return LoggedDataset(

@@ -19,6 +19,9 @@ from typing import ClassVar
 import numpy as np
 
 from recsim_envs.data.dataset import DatasetError, LoggedDataset
+from recsim_envs.prompt.family import FAMILY as PROMPT
+from recsim_envs.sequential.family import FAMILY as SEQUENTIAL
+from recsim_envs.two_stage.family import FAMILY as TWO_STAGE
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class TwoStageView(_View):
     """Two-stage logs: the candidate set (n, k) the ranker chose from, the item features
     (n_items, d_item) and the ranker's weights; ``action`` is the item shown first."""
 
-    family: ClassVar[str] = "two_stage"
+    family: ClassVar[str] = TWO_STAGE.name
     extras: ClassVar[tuple[str, ...]] = ("candidates",)
     system: ClassVar[tuple[str, ...]] = ("item_features", "ranker_weights")
 
@@ -98,7 +101,7 @@ class PromptView(_View):
     """Prompt logs: prompt embeddings (n_prompts, d_e); optionally the written sentence's
     embedding (n, d_s) and the behaviour policy's full distribution ``pi_b`` (n, n_prompts)."""
 
-    family: ClassVar[str] = "prompt"
+    family: ClassVar[str] = PROMPT.name
     system: ClassVar[tuple[str, ...]] = ("prompt_embeddings",)
 
     def check(self) -> None:
@@ -130,7 +133,7 @@ class SessionView(_View):
     end flags; ``complete`` says whether every session in the log ended (logged with
     :func:`recsim_envs.data.collect_sessions`)."""
 
-    family: ClassVar[str] = "sequential"
+    family: ClassVar[str] = SEQUENTIAL.name
     extras: ClassVar[tuple[str, ...]] = ("episode_id", "step", "next_context", "terminated",
                                          "truncated")
     system: ClassVar[tuple[str, ...]] = ("obs_layout",)
@@ -173,7 +176,7 @@ class SessionView(_View):
 
 
 VIEWS: dict[str, type[_View]] = {
-    "two_stage": TwoStageView, "prompt": PromptView, "sequential": SessionView,
+    view.family: view for view in (TwoStageView, PromptView, SessionView)
 }
 
 

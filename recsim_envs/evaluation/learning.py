@@ -77,7 +77,7 @@ class LearningCurve:
 
 def make_flat_env(env_id: str, **env_kwargs: Any) -> gym.Env:
     """A sequential environment as agents see it: flat ``Box`` observations, no text."""
-    from recsim_envs.sequential.envs import SequentialFlatObservation
+    from recsim_envs.sequential.observation import SequentialFlatObservation
 
     return SequentialFlatObservation(gym.make(env_id, **{**env_kwargs, "with_text": False}))
 

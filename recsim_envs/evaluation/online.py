@@ -34,12 +34,10 @@ import numpy as np
 
 from recsim_envs.core.stats import Estimate, mean_ci
 from recsim_envs.evaluation.contract import AgentHandle
+from recsim_envs.families import get_family_description
 from recsim_envs.two_stage.ranking_metrics import filter_ranked, ranker_order, ranking_metrics
 
 DEFAULT_POSITIVE_QUANTILE = 0.9
-MEASURES = {"two_stage": "expected clicks per user", "prompt": "expected reward per context",
-            "sequential": "return per session"}
-PRIMARY = {"two_stage": "reward", "prompt": "optimality", "sequential": "return"}
 
 
 @dataclass
@@ -53,8 +51,8 @@ class EvalResult:
             over the ``n_users`` users of this seed (``unit``).
         metrics: every per-user quantity with its interval (``expected_reward``,
             ``reward``, ``precision@5``, ``length``, ...).
-        scores: the papers' scores as plain numbers (see :data:`PRIMARY` for the one
-            used for ranking).
+        scores: the papers' scores as plain numbers (the family description's ``primary``
+            is the one used for ranking).
         per_user: per-user arrays, for paired comparisons.
     """
 
@@ -73,7 +71,7 @@ class EvalResult:
 
     @property
     def primary(self) -> str:
-        return PRIMARY[self.family]
+        return get_family_description(self.family).primary
 
     @property
     def expected_reward(self) -> Estimate:
@@ -125,16 +123,18 @@ def evaluate(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     handle = agent if isinstance(agent, AgentHandle) else AgentHandle(agent)
     kwargs = dict(env_kwargs or {})
-    num_envs = n_users if _family_of(env_id, kwargs) == "sequential" else min(batch_size,
-                                                                                n_users)
+    # Sessions run all at once (one sub-environment each); one-step users in batches.
+    sessions = get_family_description(_family_of(env_id)).eval_unit == "sessions"
+    num_envs = n_users if sessions else min(batch_size, n_users)
     venv = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point",
                         **kwargs)
     try:
         base = venv.unwrapped
         family = str(base.family)
+        desc = get_family_description(family)
         if handle.privileged:
             handle.bind_env(base)
-        if family == "sequential":
+        if desc.eval_unit == "sessions":
             per = _sessions(handle, venv, n_users, int(seed))
             threshold = None
         else:
@@ -142,7 +142,6 @@ def evaluate(
                                        positive_threshold)
     finally:
         venv.close()
-    value_key = "return" if family == "sequential" else "expected_reward"
     metrics = {}
     for name, values in per.items():
         valid = values[np.isfinite(values)]
@@ -156,13 +155,15 @@ def evaluate(
         scores["reward"] = metrics["expected_reward"].mean
     return EvalResult(
         env_id=env_id, agent=handle.name, family=family, n_users=n_users, seed=int(seed),
-        value=metrics[value_key], unit="sessions" if family == "sequential" else "users",
-        measure=MEASURES[family], metrics=metrics, scores=scores,
+        value=metrics[desc.value_key], unit=desc.eval_unit,
+        measure=desc.measure, metrics=metrics, scores=scores,
         positive_threshold=threshold, per_user=per,
     )
 
 
-def _family_of(env_id: str, kwargs: dict[str, Any]) -> str:
+def _family_of(env_id: str) -> str:
+    """The ``family`` attribute of ``env_id``'s class (a user's own environment declares
+    it too, see docs/benchmarks.md)."""
     spec = gym.spec(env_id)
     cls = spec.entry_point
     if isinstance(cls, str):
@@ -270,7 +271,7 @@ def _exact_two_stage(handle: AgentHandle, base: Any, obs: np.ndarray,
 def _sessions(handle: AgentHandle, venv: gym.vector.VectorEnv, n_users: int,
               seed: int) -> dict[str, np.ndarray]:
     """One session per evaluation user, all users side by side in the native vector env."""
-    from recsim_envs.sequential.envs import flatten_obs
+    from recsim_envs.sequential.observation import flatten_obs
 
     base = venv.unwrapped
     held_out = base.world.test_users

@@ -9,11 +9,12 @@ writer (:mod:`recsim_envs.prompt.text.writer`) and the sentence encoder a hashed
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
 
-from recsim_envs.prompt.envs import PromptEnvBase, PromptVectorEnvBase
+from recsim_envs.prompt.base import PromptEnvBase
 from recsim_envs.prompt.text.components import BilinearSentenceReward, check_prompt_ids, row_dot
 from recsim_envs.prompt.text.encoders import HashedNGramEncoder, TextEmbeddingGenerator
 from recsim_envs.prompt.text.paraphrase import N_INTENTS_MAX, make_paraphrase_writer
@@ -26,6 +27,7 @@ from recsim_envs.prompt.text.writer import (
     TemplateWriter,
     make_writer,
 )
+from recsim_envs.prompt.vector import PromptVectorEnvBase
 
 _N_COMBOS = len(GENRES) * len(MOODS) * len(SETTINGS)
 
@@ -258,16 +260,19 @@ class PromptSentenceTextEnv(PromptEnvBase):
                 _TABLE_CACHE[key] = (table, None)
         else:
             table, scale = table
-            if scale is not None:
-                self.reward_model.scale = scale
+            if scale is not None:  # the built-in user, rebuilt with the cached scale
+                self.reward_model = dataclasses.replace(self.reward_model, scale=scale)
                 calibrate = False
         self.group_embeddings = table  # (n_combos, n_groups, d_s)
         if calibrate:
             # Fix the reward scale from the world (before any learner runs): V(best) - V(uniform)
-            # = reward_gap on the evaluation contexts.
+            # = reward_gap on the evaluation contexts. The gap is measured with the unscaled
+            # user (scale 1), who is then rebuilt with the scale rather than mutated.
             m = self.eval_reward_matrix
             gap = float(m.max(axis=1).mean() - m.mean())
-            self.reward_model.scale = float(reward_gap) / gap
+            self.reward_model = dataclasses.replace(
+                self.reward_model, scale=float(reward_gap) / gap
+            )
             self._eval_matrix = None
             if key is not None:
                 _TABLE_CACHE[key] = (table, self.reward_model.scale)

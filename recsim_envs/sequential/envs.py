@@ -6,186 +6,35 @@ simulators they follow (see ``docs/sequential.md``).
 
 Contents:
     :class:`SequentialRecEnv` - the Gymnasium environment ``recsim_envs/SequentialRec-v0``.
-    :class:`SequentialVectorEnv` - its native vector env (same-step autoreset).
-    :class:`SequentialFlatObservation` - wrapper to a flat ``Box`` observation.
-    :func:`flatten_obs` / :class:`ObsLayout` - the flat layout agents and logged data use.
-    :func:`sequential_behaviour_policy` - a logging policy over flat observations.
+
+The family's other parts, one concept per module: the world
+(:mod:`~recsim_envs.sequential.world`), where the user responds
+(:mod:`~recsim_envs.sequential.dynamics`), the observation layout
+(:mod:`~recsim_envs.sequential.observation`), the native vector env
+(:mod:`~recsim_envs.sequential.vector_env`), logging rollouts
+(:mod:`~recsim_envs.sequential.rollouts`) and the behaviour policy
+(:mod:`~recsim_envs.sequential.behaviour`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.utils import seeding
-from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.vector.utils import batch_space
 
-from recsim_envs.core.policies import BehaviourPolicy, SoftmaxPolicy, sample_categorical
+from recsim_envs.core.policies import BehaviourPolicy
 from recsim_envs.data.dataset import DatasetMeta, LoggedDataset
+from recsim_envs.sequential.dynamics import _Dynamics
+from recsim_envs.sequential.family import FAMILY
+from recsim_envs.sequential.llm.stub import LLMUser, StubConfig
+from recsim_envs.sequential.observation import ObsLayout, _single_obs_space
+from recsim_envs.sequential.rollouts import roll_rounds, roll_sessions
 from recsim_envs.sequential.text_env import state_text
-from recsim_envs.sequential.world import (
-    CATEGORIES,
-    SequentialWorld,
-    build_world,
-    load_rating_matrix,
-)
+from recsim_envs.sequential.world import build_world, load_rating_matrix
 
 ENV_ID = "recsim_envs/SequentialRec-v0"
-
-
-@dataclass(frozen=True)
-class ObsLayout:
-    """Where each part of the observation sits in the flat vector.
-
-    Flat observation (float32, length ``dim``):
-    ``[user_id (1), user_features (d_user), items (k), feedback (k)]``; ``items`` are ids
-    (as floats) padded with ``n_items`` at the front, ``feedback`` the ratings, 0 for padding.
-    """
-
-    n_users: int
-    n_items: int
-    d_user: int
-    history_len: int
-
-    @property
-    def dim(self) -> int:
-        return 1 + self.d_user + 2 * self.history_len
-
-    def split(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(n, dim) -> user ids (n,) int64, features (n, d_user), items (n, k) int64,
-        feedback (n, k)."""
-        flat = np.asarray(flat)
-        k, d = self.history_len, self.d_user
-        return (
-            flat[:, 0].astype(np.int64),
-            flat[:, 1:1 + d],
-            flat[:, 1 + d:1 + d + k].astype(np.int64),
-            flat[:, 1 + d + k:1 + d + 2 * k],
-        )
-
-    def to_array(self) -> np.ndarray:
-        return np.array([self.n_users, self.n_items, self.d_user, self.history_len], np.int64)
-
-    @classmethod
-    def from_array(cls, arr: np.ndarray) -> ObsLayout:
-        a = [int(x) for x in np.asarray(arr).ravel()]
-        return cls(n_users=a[0], n_items=a[1], d_user=a[2], history_len=a[3])
-
-
-def flatten_obs(obs: dict[str, np.ndarray]) -> np.ndarray:
-    """Dict observation (single or batched) -> flat float32 (dim,) or (n, dim)."""
-    user = np.asarray(obs["user_id"], np.float32)
-    batched = user.ndim == 1
-    parts = [
-        user.reshape(-1, 1),
-        np.asarray(obs["user_features"], np.float32).reshape(user.size, -1),
-        np.asarray(obs["recent_items"], np.float32).reshape(user.size, -1),
-        np.asarray(obs["recent_feedback"], np.float32).reshape(user.size, -1),
-    ]
-    flat = np.concatenate(parts, axis=1)
-    return flat if batched else flat[0]
-
-
-class _Dynamics:
-    """Batched session dynamics shared by the single env, the vector env and logging.
-
-    Holds the world and settings; every method works on arrays of B sessions at once.
-    History buffers hold the last ``L = max(history_len, quit_window)`` items, oldest
-    first, padded with ``n_items`` (item ids) and 0 (ratings).
-    """
-
-    def __init__(self, world: SequentialWorld, history_len: int, max_turns: int,
-                 reward_type: str, click_threshold: float, quit_rule: str, quit_window: int,
-                 max_same_category: int, distance_threshold: float | None) -> None:
-        self.world = world
-        self.k = history_len
-        self.max_turns = max_turns
-        self.reward_type = reward_type
-        self.click_threshold = click_threshold
-        self.quit_rule = quit_rule
-        self.window = quit_window
-        self.max_same = max_same_category
-        self.L = max(history_len, quit_window)
-        self.pad = world.n_items
-        self.user_features = world.user_features()
-        # Category of each item id, with the padding id mapped to an impossible category.
-        self.cat = np.append(world.item_category, -1)
-        if quit_rule == "distance":
-            # Coat/Yahoo style: distance between items = mean |rating difference| over users.
-            r = world.ratings.astype(np.float32)
-            dist = np.abs(r.T[:, None, :] - r.T[None, :, :]).mean(axis=2) \
-                if world.n_items <= 400 else _column_distances(r)
-            if distance_threshold is None:
-                off = dist[~np.eye(len(dist), dtype=bool)]
-                distance_threshold = float(np.quantile(off, 0.05))
-            self.dist = np.pad(dist, ((0, 1), (0, 1)), constant_values=np.inf)
-        self.distance_threshold = distance_threshold
-
-    def empty_history(self, b: int) -> tuple[np.ndarray, np.ndarray]:
-        return (np.full((b, self.L), self.pad, np.int64), np.zeros((b, self.L), np.float32))
-
-    def obs(self, users: np.ndarray, hist: np.ndarray, fb: np.ndarray) -> dict[str, np.ndarray]:
-        """Batched Dict observation of B sessions."""
-        return {
-            "user_id": users.astype(np.int64),
-            "user_features": self.user_features[users],
-            "recent_items": hist[:, -self.k:].copy(),
-            "recent_feedback": fb[:, -self.k:].copy(),
-        }
-
-    def flat_obs(self, users: np.ndarray, hist: np.ndarray, fb: np.ndarray) -> np.ndarray:
-        return flatten_obs(self.obs(users, hist, fb))
-
-    def would_quit(self, hist: np.ndarray, actions: np.ndarray) -> np.ndarray:
-        """(B, L) history, (B,) new items -> (B,) bool: does the user leave after this item?
-
-        The window is the new item plus the previous ``quit_window - 1`` items; at the
-        start of an episode it holds only the items shown so far (padding never counts).
-        """
-        prev = hist[:, self.L - (self.window - 1):] if self.window > 1 else hist[:, :0]
-        repeat = (prev == actions[:, None]).any(axis=1)
-        if self.quit_rule == "category":
-            same = (self.cat[prev] == self.cat[actions][:, None]).sum(axis=1) + 1
-            return repeat | (same > self.max_same)
-        d = self.dist[prev, actions[:, None]]
-        return repeat | (d < self.distance_threshold).any(axis=1)
-
-    def rating(self, users: np.ndarray, actions: np.ndarray) -> np.ndarray:
-        return self.world.ratings[users, actions]
-
-    def reward(self, rating: np.ndarray) -> np.ndarray:
-        if self.reward_type == "click":
-            return (rating >= self.click_threshold).astype(np.float32)
-        return rating.astype(np.float32)
-
-    def step(self, users: np.ndarray, hist: np.ndarray, fb: np.ndarray, t: np.ndarray,
-             actions: np.ndarray):
-        """Advance B sessions by one turn (in place on hist, fb, t).
-
-        Returns (rating, reward, terminated, truncated), each (B,).
-        """
-        rating = self.rating(users, actions)
-        quit_ = self.would_quit(hist, actions)
-        hist[:, :-1] = hist[:, 1:]
-        hist[:, -1] = actions
-        fb[:, :-1] = fb[:, 1:]
-        fb[:, -1] = rating
-        t += 1
-        truncated = ~quit_ & (t >= self.max_turns)
-        return rating, self.reward(rating), quit_, truncated
-
-
-def _column_distances(r: np.ndarray) -> np.ndarray:
-    # Memory-light version for large catalogues: one item block at a time.
-    n = r.shape[1]
-    out = np.empty((n, n), np.float32)
-    for s in range(0, n, 64):
-        out[s:s + 64] = np.abs(r.T[s:s + 64, None, :] - r.T[None, :, :]).mean(axis=2)
-    return out
 
 
 def _validate_kwargs(history_len, max_turns, reward_type, quit_rule, quit_window,
@@ -283,7 +132,7 @@ class SequentialRecEnv(gym.Env):
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
-    family = "sequential"
+    family = FAMILY.name
 
     def __init__(self, n_users: int = 300, n_items: int = 200, world_seed: int = 0,
                  data_dir: str | None = None, history_len: int = 5, max_turns: int = 30,
@@ -381,8 +230,6 @@ class SequentialRecEnv(gym.Env):
         ``backend=`` (e.g. a ``TransformersBackend``) to use a real model instead. Agents
         get this handle, which exposes only the public catalogue, never the rating matrix.
         """
-        from recsim_envs.sequential.llm.stub import LLMUser, StubConfig
-
         config = None if backend is not None else StubConfig(alignment=alignment, **knobs)
         return LLMUser.from_world(self.world, config, backend=backend, n_answer=n_answer)
 
@@ -411,43 +258,12 @@ class SequentialRecEnv(gym.Env):
         :meth:`log_rounds`, ordered by session then turn; ``meta.info["complete_sessions"]``
         is True.
         """
-        if policy.n_actions != self.world.n_items:
-            raise ValueError(f"policy has {policy.n_actions} actions; this environment has "
-                             f"{self.world.n_items} items")
+        self._check_policy(policy)
         if int(n_sessions) < 1:
             raise ValueError(f"n_sessions must be >= 1, got {n_sessions}")
-        dyn, train = self._dyn, self.world.train_users
-        b = min(int(n_sessions), n_parallel)
-        users = train[rng.integers(len(train), size=b)]
-        hist, fb = dyn.empty_history(b)
-        t = np.zeros(b, np.int64)
-        ep = np.arange(b, dtype=np.int64)
-        live = np.ones(b, dtype=bool)
-        started = b
-        chunks: list[tuple] = []
-        while live.any():
-            ctx = dyn.flat_obs(users, hist, fb)
-            probs = policy.probs(ctx)
-            a = sample_categorical(probs, 1, rng)[:, 0]
-            ps = probs[np.arange(b), a]
-            step = t.copy()
-            _, rew, term, trunc = dyn.step(users, hist, fb, t, a)
-            nxt = dyn.flat_obs(users, hist, fb)
-            keep = live.copy()
-            chunks.append(tuple(x[keep] for x in (ctx, a, ps, rew, ep.copy(), step, nxt, term,
-                                                  trunc)))
-            ended = np.flatnonzero((term | trunc) & live)
-            if ended.size:
-                n_new = min(ended.size, int(n_sessions) - started)
-                restart, stop = ended[:n_new], ended[n_new:]
-                live[stop] = False
-                users[restart] = train[rng.integers(len(train), size=restart.size)]
-                hist[ended], fb[ended] = dyn.pad, 0.0
-                t[ended] = 0
-                ep[restart] = started + np.arange(restart.size)
-                started += restart.size
-        cols = [np.concatenate(c) for c in zip(*chunks, strict=True)]
+        cols = roll_sessions(self._dyn, policy, int(n_sessions), rng, n_parallel)
         return self._dataset(cols, policy, seed, complete=True)
+
 
     def log_rounds(self, policy: BehaviourPolicy, n_rounds: int, rng: np.random.Generator,
                    seed: int, n_parallel: int = 256) -> LoggedDataset:
@@ -462,37 +278,14 @@ class SequentialRecEnv(gym.Env):
         Sessions still running when ``n_rounds`` is reached are cut (their last rows have
         both flags 0).
         """
+        self._check_policy(policy)
+        cols = roll_rounds(self._dyn, policy, n_rounds, rng, n_parallel)
+        return self._dataset(cols, policy, seed, complete=False)
+
+    def _check_policy(self, policy: BehaviourPolicy) -> None:
         if policy.n_actions != self.world.n_items:
             raise ValueError(f"policy has {policy.n_actions} actions; this environment has "
                              f"{self.world.n_items} items")
-        dyn, train = self._dyn, self.world.train_users
-        b = min(n_rounds, n_parallel)
-        users = train[rng.integers(len(train), size=b)]
-        hist, fb = dyn.empty_history(b)
-        t = np.zeros(b, np.int64)
-        ep = np.arange(b, dtype=np.int64)
-        next_ep = b
-        chunks: list[tuple] = []
-        done_rows = 0
-        while done_rows < n_rounds:
-            ctx = dyn.flat_obs(users, hist, fb)
-            probs = policy.probs(ctx)
-            a = sample_categorical(probs, 1, rng)[:, 0]
-            ps = probs[np.arange(b), a]
-            step = t.copy()
-            _, rew, term, trunc = dyn.step(users, hist, fb, t, a)
-            nxt = dyn.flat_obs(users, hist, fb)
-            chunks.append((ctx, a, ps, rew, ep.copy(), step, nxt, term, trunc))
-            done_rows += b
-            ended = np.flatnonzero(term | trunc)
-            if ended.size:
-                users[ended] = train[rng.integers(len(train), size=ended.size)]
-                hist[ended], fb[ended] = dyn.pad, 0.0
-                t[ended] = 0
-                ep[ended] = next_ep + np.arange(ended.size)
-                next_ep += ended.size
-        cols = [np.concatenate(c)[:n_rounds] for c in zip(*chunks, strict=True)]
-        return self._dataset(cols, policy, seed, complete=False)
 
     def _dataset(self, cols: list[np.ndarray], policy: BehaviourPolicy, seed: int,
                  complete: bool) -> LoggedDataset:
@@ -503,7 +296,7 @@ class SequentialRecEnv(gym.Env):
             env_id=ENV_ID, env_kwargs=dict(self.kwargs), n_actions=self.world.n_items,
             policy_name=getattr(policy, "name", type(policy).__name__),
             policy_settings=policy.settings(), seed=seed,
-            info={"family": "sequential", "round": "one transition of a session",
+            info={"family": FAMILY.name, "round": "one transition of a session",
                   "complete_sessions": bool(complete),
                   "context": "flat observation [user_id, user_features, items, feedback]"},
         )
@@ -525,26 +318,18 @@ def _make_dynamics(n_users, n_items, world_seed, data_dir, history_len, max_turn
     if data_dir is not None:
         ratings = load_rating_matrix(data_dir, rating_min, rating_max)
     world = build_world(n_users, n_items, world_seed, ratings=ratings,
-                        test_fraction=test_fraction)
-    world.rating_min, world.rating_max = rating_min, rating_max
+                        test_fraction=test_fraction, rating_min=rating_min,
+                        rating_max=rating_max)
     return _Dynamics(world, history_len, max_turns, reward_type, click_threshold, quit_rule,
                      quit_window, max_same_category, distance_threshold)
-
-
-def _single_obs_space(layout: ObsLayout, rating_max: float) -> spaces.Dict:
-    k = layout.history_len
-    return spaces.Dict({
-        "user_id": spaces.Discrete(layout.n_users),
-        "user_features": spaces.Box(0.0, 1.0, (layout.d_user,), np.float32),
-        "recent_items": spaces.MultiDiscrete(np.full(k, layout.n_items + 1, np.int64)),
-        "recent_feedback": spaces.Box(0.0, float(rating_max), (k,), np.float32),
-    })
 
 
 def _check_action(action: Any, n_items: int) -> int:
     arr = np.asarray(action)
     if arr.size != 1 or not np.issubdtype(arr.dtype, np.integer):
-        if arr.size == 1 and np.issubdtype(arr.dtype, np.floating) and float(arr) == int(arr):
+        # a whole float (3.0) is accepted; inf and NaN are not whole numbers
+        if (arr.size == 1 and np.issubdtype(arr.dtype, np.floating)
+                and np.isfinite(arr).all() and float(arr) == int(arr)):
             arr = arr.astype(np.int64)
         else:
             raise ValueError(f"action must be one integer item id, got {action!r}")
@@ -554,176 +339,3 @@ def _check_action(action: Any, n_items: int) -> int:
                          "recommend an item id of this environment")
     return a
 
-
-class SequentialVectorEnv(VectorEnv):
-    """Native vector version of :class:`SequentialRecEnv` (same-step autoreset).
-
-    Sub-env ``i`` keeps its own generator (``seeding.np_random(seed + i)``) and draws
-    exactly what a single env reset with ``seed + i`` draws, so the two agree; the turn
-    arithmetic is one batched numpy call. A finished sub-env resets within the same step;
-    its final observation is in ``info["final_obs"]`` (mask ``info["_final_obs"]``).
-    ``info["state_text"]`` (object array) only when ``with_text=True``.
-    """
-
-    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
-    family = "sequential"
-
-    def __init__(self, num_envs: int = 1, with_text: bool = False, **kwargs: Any) -> None:
-        single = SequentialRecEnv(with_text=with_text, **kwargs)
-        self._single = single
-        self._dyn = single._dyn
-        self.world = single.world
-        self.layout = single.layout
-        self.with_text = with_text
-        self.num_envs = int(num_envs)
-        self.single_observation_space = single.observation_space
-        self.single_action_space = single.action_space
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._rngs: list[np.random.Generator] | None = None
-        self._users = np.zeros(self.num_envs, np.int64)
-        self._hist, self._fb = self._dyn.empty_history(self.num_envs)
-        self._t = np.zeros(self.num_envs, np.int64)
-
-    def _new_user(self, i: int) -> int:
-        train = self.world.train_users
-        return int(train[self._rngs[i].integers(len(train))])
-
-    def reset(self, *, seed: int | list[int] | None = None, options: dict | None = None):
-        if seed is None and self._rngs is None:
-            seed = int(np.random.SeedSequence().entropy % (2**31))
-        if seed is not None:
-            seeds = [seed + i for i in range(self.num_envs)] if isinstance(seed, int) else seed
-            self._rngs = [seeding.np_random(s)[0] for s in seeds]
-        self._users = np.array([self._new_user(i) for i in range(self.num_envs)], np.int64)
-        if options and options.get("user_ids") is not None:
-            # Evaluation of chosen (e.g. held-out) users: the first session of sub-env i is
-            # user_ids[i]; later sessions draw training users as usual.
-            ids = np.asarray(options["user_ids"], dtype=np.int64)
-            if ids.shape != (self.num_envs,) or ids.min() < 0 or ids.max() >= self.world.n_users:
-                raise ValueError(f"options['user_ids'] must be {self.num_envs} user ids in "
-                                 f"[0, {self.world.n_users}), got shape {ids.shape}")
-            self._users = ids.copy()
-        self._hist, self._fb = self._dyn.empty_history(self.num_envs)
-        self._t[:] = 0
-        return self._dyn.obs(self._users, self._hist, self._fb), self._infos()
-
-    def step(self, actions: Any):
-        a = np.asarray(actions)
-        if a.shape != (self.num_envs,) or not np.issubdtype(a.dtype, np.integer):
-            raise ValueError(f"actions must be {self.num_envs} integer item ids, got {actions!r}")
-        bad = (a < 0) | (a >= self.world.n_items)
-        if bad.any():
-            raise ValueError(f"action {int(a[bad][0])} is outside the catalogue "
-                             f"[0, {self.world.n_items})")
-        rating, reward, term, trunc = self._dyn.step(self._users, self._hist, self._fb, self._t,
-                                                     a.astype(np.int64))
-        obs = self._dyn.obs(self._users, self._hist, self._fb)
-        infos = self._infos()
-        infos["rating"] = rating.astype(np.float64)
-        ended = np.flatnonzero(term | trunc)
-        if ended.size:
-            final = np.full(self.num_envs, None, dtype=object)
-            for i in ended:  # one small dict per finished session
-                final[i] = {k: v[i].copy() if isinstance(v[i], np.ndarray) else v[i]
-                            for k, v in obs.items()}
-                self._users[i] = self._new_user(i)
-            self._hist[ended], self._fb[ended] = self._dyn.pad, 0.0
-            self._t[ended] = 0
-            mask = np.zeros(self.num_envs, bool)
-            mask[ended] = True
-            infos["final_obs"], infos["_final_obs"] = final, mask
-            fresh = self._dyn.obs(self._users[ended], self._hist[ended], self._fb[ended])
-            for key in obs:
-                obs[key][ended] = fresh[key]
-            if self.with_text:
-                infos["state_text"] = self._infos()["state_text"]
-        return obs, reward.astype(np.float64), term, trunc, infos
-
-    def _infos(self) -> dict[str, Any]:
-        infos: dict[str, Any] = {"user_id": self._users.copy(), "turn": self._t.copy()}
-        if self.with_text:
-            k = self.layout.history_len
-            infos["state_text"] = np.array(
-                [state_text(self.world, int(u), h[-k:], f[-k:])
-                 for u, h, f in zip(self._users, self._hist, self._fb, strict=True)],
-                dtype=object)
-        return infos
-
-    def make_llm_user(self, alignment: float = 0.5, **knobs: Any):
-        """See :meth:`SequentialRecEnv.make_llm_user`."""
-        return self._single.make_llm_user(alignment=alignment, **knobs)
-
-
-class SequentialFlatObservation(gym.ObservationWrapper):
-    """Flattens the Dict observation into one ``Box`` (see :class:`ObsLayout`).
-
-    Layout: ``[user_id, user_features (14), items (history_len), feedback (history_len)]``
-    as float32; item ids are raw ids (``n_items`` = padding), not one-hot, so learners
-    should embed them. This is the ``context`` of logged data and what agents receive.
-    """
-
-    def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
-        lay: ObsLayout = env.unwrapped.layout
-        rmax = float(env.unwrapped.world.rating_max)
-        k, d = lay.history_len, lay.d_user
-        low = np.zeros(lay.dim, np.float32)
-        high = np.concatenate([[lay.n_users - 1], np.ones(d), np.full(k, lay.n_items),
-                               np.full(k, rmax)]).astype(np.float32)
-        self.observation_space = spaces.Box(low, high, dtype=np.float32)
-        self.layout = lay
-
-    def observation(self, observation: dict[str, Any]) -> np.ndarray:
-        return flatten_obs(observation)
-
-
-# --------------------------------------------------------------- logging policy
-@dataclass
-class SequentialBehaviourScorer:
-    """A noisy popularity-and-profile scorer over flat observations (the logging system).
-
-    score[n, j] = w_pop * popularity[j] + w_like * likes[n, category[j]]
-                  - w_seen * [j in recent items] - w_cat * count[n, category[j]]
-                  + noise[j]
-    where ``likes`` are the user's stated favourite categories and ``count`` how often each
-    category occurs among the recent items. Uses only public information. The fixed
-    per-item ``noise`` (from ``seed``) stands for the logging system's own model error.
-    """
-
-    layout: ObsLayout
-    item_category: np.ndarray
-    item_popularity: np.ndarray
-    w_pop: float = 2.0
-    w_like: float = 1.0
-    w_seen: float = 3.0
-    w_cat: float = 0.7
-    noise: float = 0.5
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        rng = np.random.default_rng(self.seed)
-        self._base = (self.w_pop * self.item_popularity
-                      + self.noise * rng.normal(size=len(self.item_category)))
-        n_cat = len(CATEGORIES)
-        self._cat_onehot = np.vstack([np.eye(n_cat)[self.item_category], np.zeros((1, n_cat))])
-
-    def __call__(self, context: np.ndarray) -> np.ndarray:
-        _, feats, items, _ = self.layout.split(np.asarray(context))
-        n, n_items = len(items), self.layout.n_items
-        likes = feats[:, -len(CATEGORIES):]
-        cat_count = self._cat_onehot[items].sum(axis=1)  # (n, n_cat)
-        seen = np.zeros((n, n_items + 1))
-        np.put_along_axis(seen, items, 1.0, axis=1)
-        return (self._base[None, :] + self.w_like * likes[:, self.item_category]
-                - self.w_seen * seen[:, :n_items] - self.w_cat * cat_count[:, self.item_category])
-
-
-def sequential_behaviour_policy(env: gym.Env, temperature: float = 0.5,
-                                seed: int = 0) -> SoftmaxPolicy:
-    """softmax(:class:`SequentialBehaviourScorer` / temperature) for ``env``'s world."""
-    base = env.unwrapped
-    scorer = SequentialBehaviourScorer(base.layout, base.world.item_category,
-                                       base.world.item_popularity, seed=seed)
-    return SoftmaxPolicy(scorer, base.world.n_items, temperature,
-                         scorer_name="sequential_popularity_profile", name="softmax")

@@ -140,6 +140,8 @@ def build_world(
     ratings: np.ndarray | None = None,
     test_fraction: float = 0.2,
     rank: int = 4,
+    rating_min: float = 1.0,
+    rating_max: float = 5.0,
 ) -> SequentialWorld:
     """Build a world from ``world_seed``; synthetic low-rank ratings unless ``ratings`` given.
 
@@ -156,6 +158,8 @@ def build_world(
         ratings: optional (n_users, n_items) matrix already validated.
         test_fraction: share of users held out for evaluation (at least one).
         rank: rank of the hidden interaction term.
+        rating_min, rating_max: the rating scale the world declares (the synthetic ratings
+            are 1..5 whatever it says; a loaded matrix has been checked against it).
 
     Returns:
         A :class:`SequentialWorld`.
@@ -215,6 +219,8 @@ def build_world(
         user_likes=user_likes,
         test_users=np.sort(perm[:n_test]).astype(np.int64),
         train_users=np.sort(perm[n_test:]).astype(np.int64),
+        rating_min=rating_min,
+        rating_max=rating_max,
     )
 
 

@@ -3,187 +3,29 @@
 The setting of Ma et al., "Off-policy Learning in Two-stage Recommender Systems" (WWW 2020).
 The agent is the candidate generator; the ranker and the user are part of the environment.
 :class:`TwoStageEnv` steps one user, :class:`TwoStageVectorEnv` steps many in one numpy call;
-both are built on a :class:`TwoStageWorld` (catalogue, users, response model, ranker) that is
-fixed by ``world_seed`` so that logging and evaluation see the same system.
+both run on a :class:`~recsim_envs.two_stage.world.TwoStageWorld` (catalogue, users,
+response model, ranker) that is fixed by ``world_seed`` so that logging and evaluation see
+the same system. Which world is built is the class's ``source``
+(:class:`~recsim_envs.two_stage.world.WorldSource`): the MovieLens, paper and fitted-world
+environments are these classes with another source.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
-from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from recsim_envs.core.policies import BehaviourPolicy, LinearScorer, draw_actions
-from recsim_envs.data.dataset import DatasetMeta, LoggedDataset
-from recsim_envs.two_stage.items import ItemCatalogue, low_rank_catalogue
-from recsim_envs.two_stage.ranker import (
-    BilinearRanker,
-    fit_bilinear,
-    fit_bilinear_grid,
-    shown_item_probability,
-)
-from recsim_envs.two_stage.response import LogisticResponse, ResponseModel
-from recsim_envs.two_stage.settings import FromKwargs
-from recsim_envs.two_stage.users import UserBatch, UserSampler, make_low_rank_user_sampler
-
-MAX_ITEMS = 1_000_000
-
-
-@dataclass(frozen=True)
-class TwoStageConfig(FromKwargs):
-    """Settings of a two-stage environment (``gymnasium.make(id, **settings)``).
-
-    Attributes:
-        n_items: catalogue size, 10 to 1,000,000.
-        n_candidates: k, item ids per action (the candidate set).
-        slate_size: items the ranker shows per step (1 <= slate_size <= n_candidates).
-        session_length: steps per episode (the same user throughout).
-        user_dim: observable user feature dimension.
-        item_dim: observable item feature dimension.
-        latent_dim: rank of the hidden preference model.
-        user_feature_noise, item_feature_noise: how imperfectly features reveal the latents.
-        feature_bound: user features are clipped to [-bound, bound].
-        response_scale: weight of the latent affinity in the click logit.
-        response_offset: base click logit (sets the average click rate).
-        item_bias_std: std of hidden item popularity.
-        ranker_noise: relative perturbation of the ranker's fitted weights; 0 gives the best
-            bilinear fit of the true logits from features, larger makes the ranker disagree
-            more with the user.
-        ranker_fit_users, ranker_fit_items: sample sizes for fitting the ranker.
-        world_seed: seeds the catalogue, users' feature map, ranker and default scorer.
-    """
-
-    n_items: int = 1000
-    n_candidates: int = 30
-    slate_size: int = 1
-    session_length: int = 1
-    user_dim: int = 16
-    item_dim: int = 16
-    latent_dim: int = 8
-    user_feature_noise: float = 0.7
-    item_feature_noise: float = 0.7
-    feature_bound: float = 5.0
-    response_scale: float = 0.6
-    response_offset: float = -3.5
-    item_bias_std: float = 0.5
-    ranker_noise: float = 1.0
-    ranker_fit_users: int = 500
-    ranker_fit_items: int = 200
-    world_seed: int = 0
-
-    def __post_init__(self) -> None:
-        if not 10 <= self.n_items <= MAX_ITEMS:
-            raise ValueError(f"n_items must be in [10, {MAX_ITEMS:,}], got {self.n_items}")
-        if not 1 <= self.n_candidates <= self.n_items:
-            raise ValueError(
-                f"n_candidates must be in [1, n_items={self.n_items}], got {self.n_candidates}"
-            )
-        if not 1 <= self.slate_size <= self.n_candidates:
-            raise ValueError(
-                f"slate_size must be in [1, n_candidates={self.n_candidates}], "
-                f"got {self.slate_size}"
-            )
-        if self.session_length < 1:
-            raise ValueError(f"session_length must be >= 1, got {self.session_length}")
-        for name in ("user_dim", "item_dim", "latent_dim", "ranker_fit_users", "ranker_fit_items"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("user_feature_noise", "item_feature_noise", "ranker_noise", "item_bias_std"):
-            if not getattr(self, name) >= 0:
-                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
-        if not self.feature_bound > 0:
-            raise ValueError(f"feature_bound must be > 0, got {self.feature_bound}")
-
-
-@dataclass(frozen=True)
-class TwoStageWorld:
-    """Everything fixed across episodes: items, user model, response model, ranker.
-
-    Attributes:
-        item_features: (n_items, item_dim) observable item features.
-        users: draws users (observable features and hidden state).
-        response: click probabilities from the hidden state.
-        ranker: the fixed second stage.
-        behaviour_weights: (user_dim + 1, item_dim + 1) weights of a default scoring model
-            for behaviour policies (fitted on noisy clicks of random user-item cells).
-    """
-
-    item_features: np.ndarray
-    users: UserSampler
-    response: ResponseModel
-    ranker: BilinearRanker
-    behaviour_weights: np.ndarray
-
-    @property
-    def n_items(self) -> int:
-        return self.item_features.shape[0]
-
-
-@functools.lru_cache(maxsize=4)
-def build_synthetic_world(config: TwoStageConfig) -> TwoStageWorld:
-    """The low-rank world of ``TwoStageSynthetic-v0``, drawn from ``config.world_seed``.
-
-    The ranker is the ridge fit of the true click logits on observable features (the best a
-    bilinear model can do), perturbed by ``ranker_noise``: a good but imperfect ranker, as
-    in production where it is trained on past logs. The default behaviour scorer is a ridge
-    fit on 10,000 random (user, item) cells with sampled clicks, as in the reference set-up
-    of Ma et al. where the logging policy is trained on 10,000 random cells.
-
-    Memoised on the (frozen, hashable) config: the world is a pure function of it, a
-    benchmark cell builds it twice (logging and evaluation) and the cells of one seed share
-    it; worlds are never mutated.
-    """
-    rng = np.random.default_rng(config.world_seed)
-    catalogue = low_rank_catalogue(
-        config.n_items, config.item_dim, config.latent_dim,
-        config.item_feature_noise, config.item_bias_std, rng,
-    )
-    users = make_low_rank_user_sampler(
-        config.latent_dim, config.user_dim, config.user_feature_noise, config.feature_bound, rng
-    )
-    response = LogisticResponse(catalogue, config.response_scale, config.response_offset)
-
-    # Ranker: ridge on true logits over a sample of cells.
-    fit_users = users.from_uniforms(rng.random((config.ranker_fit_users, users.n_uniforms)))
-    n_fit_items = min(config.ranker_fit_items, config.n_items)
-    items = rng.choice(config.n_items, size=n_fit_items, replace=False)
-    grid = np.broadcast_to(items, (len(fit_users), n_fit_items))
-    logits = response.logits(fit_users.hidden, grid)  # (users, items)
-    weights = fit_bilinear_grid(fit_users.features, catalogue.features[items], logits, ridge=1.0)
-    weights = weights + config.ranker_noise * np.abs(weights).mean() * rng.standard_normal(
-        weights.shape, dtype=np.float32
-    )
-    ranker = BilinearRanker(weights=weights, item_features=catalogue.features)
-
-    behaviour_weights = _fit_click_scorer(rng, users, catalogue, response, n_cells=10_000)
-    return TwoStageWorld(catalogue.features, users, response, ranker, behaviour_weights)
-
-
-def _fit_click_scorer(
-    rng: np.random.Generator,
-    users: UserSampler,
-    catalogue: ItemCatalogue,
-    response: ResponseModel,
-    n_cells: int,
-) -> np.ndarray:
-    sample = users.from_uniforms(rng.random((n_cells, users.n_uniforms)))
-    items = rng.integers(0, catalogue.n_items, size=n_cells)
-    clicks = rng.random(n_cells) < response.click_prob(sample.hidden, items[:, None])[:, 0]
-    labels = clicks.astype(np.float64)
-    weights = fit_bilinear(sample.features, catalogue.features[items], labels, 10.0)
-    # Scale to unit score spread across items, so a softmax temperature of 1 means the same
-    # peakedness whatever the click rate.
-    step = max(1, catalogue.n_items // 4096)  # a strided subset keeps 1M-item worlds cheap
-    scores = LinearScorer(weights, catalogue.features[::step])(sample.features[:256])
-    return (weights / max(float(scores.std(axis=1).mean()), 1e-8)).astype(np.float32)
+from recsim_envs.core.policies import BehaviourPolicy, LinearScorer
+from recsim_envs.core.vector import sub_env_generators
+from recsim_envs.data.dataset import LoggedDataset
+from recsim_envs.two_stage.family import FAMILY
+from recsim_envs.two_stage.users import UserBatch
+from recsim_envs.two_stage.world import SYNTHETIC, TwoStageConfig, TwoStageWorld, WorldSource
 
 
 class TwoStageCore:
@@ -191,11 +33,14 @@ class TwoStageCore:
 
     config: TwoStageConfig
     world: TwoStageWorld
-    family = "two_stage"
-    # Subclasses with other worlds (e.g. MovieLens) parse their own settings class.
-    config_class: Any = TwoStageConfig
+    family = FAMILY.name
+    source: ClassVar[WorldSource] = SYNTHETIC
+    """Which world the environment runs on (settings class, builder, id, logging protocol)."""
 
-    def _setup(self, config: TwoStageConfig, world: TwoStageWorld) -> None:
+    def _setup(self, settings: dict[str, Any]) -> None:
+        """Parse ``settings`` with the source's settings class and build (or fetch) the world."""
+        config = self.source.config_class.from_kwargs(**settings)
+        world, config, self.world_info = self.source.build(config)
         self.config = config
         self.world = world
         self.n_items = world.n_items
@@ -278,7 +123,7 @@ class TwoStageCore:
             "ranker_weights": self.world.ranker.weights,
         }
 
-    # ------------------------------------------------------------------ logging
+
     def log_rounds(
         self,
         policy: BehaviourPolicy,
@@ -287,71 +132,13 @@ class TwoStageCore:
         seed: int | None = None,
         chunk_cells: int = 2_000_000,
     ) -> LoggedDataset:
-        """Log ``n_rounds`` one-step rounds of ``policy`` with exact propensities.
-
-        Per round: a fresh user; k candidates drawn i.i.d. from ``policy.probs`` (set
-        semantics); the ranker's slate; clicks. ``action`` is the item shown first and
-        ``pscore`` its exact probability (see
-        :func:`recsim_envs.two_stage.ranker.shown_item_probability`);
-        ``reward`` is its click. Extras: ``candidates`` (n, k) int32 and, for slates, ``shown``
-        and ``clicks`` (n, s). Work proceeds in chunks of about ``chunk_cells`` user-item
-        cells, so memory stays bounded for large catalogues.
-        """
-        if policy.n_actions != self.n_items:
-            raise ValueError(
-                f"behaviour policy covers {policy.n_actions} actions; the catalogue has "
-                f"{self.n_items} items"
-            )
-        chunk = max(1, chunk_cells // self.n_items)
-        parts: dict[str, list[np.ndarray]] = {k: [] for k in
-            ("context", "action", "pscore", "reward", "expected_reward", "candidates",
-             "shown", "clicks")}
-        k = self.n_candidates
-        for start in range(0, n_rounds, chunk):
-            m = min(chunk, n_rounds - start)
-            users = self.world.users.from_uniforms(rng.random((m, self._n_user_uniforms)))
-            candidates, probs = draw_actions(policy, users.features, k, rng)
-            shown, click_p, clicks = self.respond(
-                users, candidates, rng.random((m, self.slate_size))
-            )
-            first = shown[:, 0]
-            pscore = shown_item_probability(
-                probs, self.world.ranker.scores_all(users.features), first, k
-            )
-            parts["context"].append(users.features)
-            parts["action"].append(first)
-            parts["pscore"].append(pscore)
-            parts["reward"].append(clicks[:, 0].astype(np.float32))
-            parts["expected_reward"].append(click_p[:, 0])
-            parts["candidates"].append(candidates.astype(np.int32))
-            parts["shown"].append(shown)
-            parts["clicks"].append(clicks.astype(np.int8))
-        cols = {name: np.concatenate(v) for name, v in parts.items()}
-        extras = {"candidates": cols.pop("candidates")}
-        shown_all, clicks_all = cols.pop("shown"), cols.pop("clicks")
-        if self.slate_size > 1:
-            extras["shown"] = shown_all
-            extras["clicks"] = clicks_all
-        meta = DatasetMeta(
-            env_id=self.env_id(),
-            env_kwargs=dataclasses.asdict(self.config),
-            n_actions=self.n_items,
-            policy_name=policy.name,
-            policy_settings=policy.settings(),
-            seed=seed,
-            info={
-                "family": self.family,
-                "action": "item shown first by the ranker",
-                "n_candidates": self.n_candidates,
-                "slate_size": self.slate_size,
-                "obs_dim": self.user_dim,
-            },
-        )
-        return LoggedDataset(**cols, meta=meta, extras=extras, system=self.system_arrays())
+        """``n_rounds`` logged rows of ``policy`` with exact propensities, by the source's
+        protocol (:func:`recsim_envs.two_stage.log.log_rounds` unless it says otherwise)."""
+        return self.source.log_rounds(self, policy, n_rounds, rng, seed, chunk_cells)
 
     def env_id(self) -> str:
         spec = getattr(self, "spec", None)
-        return spec.id if spec is not None else "recsim_envs/TwoStageSynthetic-v0"
+        return spec.id if spec is not None else self.source.env_id
 
 
 class TwoStageEnv(TwoStageCore, gym.Env):
@@ -406,8 +193,7 @@ class TwoStageEnv(TwoStageCore, gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(self, render_mode: str | None = None, **settings: Any) -> None:
-        config = self.config_class.from_kwargs(**settings)
-        self._init_world(config)
+        self._setup(settings)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}")
         self.render_mode = render_mode
@@ -417,9 +203,6 @@ class TwoStageEnv(TwoStageCore, gym.Env):
         self._episode_uniforms: np.ndarray | None = None
         self._t = 0
         self._last: dict[str, Any] = {}
-
-    def _init_world(self, config: TwoStageConfig) -> None:
-        self._setup(config, build_synthetic_world(config))
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -468,7 +251,12 @@ class TwoStageEnv(TwoStageCore, gym.Env):
             if i >= 0
         )
         n_distinct = len(np.unique(self._last["candidates"]))
-        return f"step {self._t}: {n_distinct} distinct candidates; shown: {shown}\n"
+        text = f"step {self._t}: {n_distinct} distinct candidates; shown: {shown}\n"
+        titles = self.world_info.get("titles")  # MovieLens worlds name their movies
+        if titles is not None:
+            names = "; ".join(str(titles[i]) for i in self._last["shown"] if i >= 0)
+            text += f"  titles: {names}\n"
+        return text
 
 
 class TwoStageVectorEnv(TwoStageCore, VectorEnv):
@@ -486,8 +274,7 @@ class TwoStageVectorEnv(TwoStageCore, VectorEnv):
     def __init__(self, num_envs: int = 1, render_mode: str | None = None, **settings: Any) -> None:
         if num_envs < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
-        config = self.config_class.from_kwargs(**settings)
-        self._init_world(config)
+        self._setup(settings)
         self.num_envs = num_envs
         self.render_mode = render_mode
         self.single_observation_space = self.single_obs_space
@@ -499,22 +286,11 @@ class TwoStageVectorEnv(TwoStageCore, VectorEnv):
         self._users: UserBatch | None = None
         self._t = np.zeros(num_envs, dtype=np.int64)
 
-    def _init_world(self, config: TwoStageConfig) -> None:
-        self._setup(config, build_synthetic_world(config))
-
     def reset(
         self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None
     ) -> tuple[np.ndarray, dict[str, Any]]:
-        if seed is None:
-            seeds: list[int | None] = [None] * self.num_envs
-        elif isinstance(seed, (int, np.integer)):
-            seeds = [int(seed) + i for i in range(self.num_envs)]
-        else:
-            seeds = list(seed)
-            if len(seeds) != self.num_envs:
-                raise ValueError(f"got {len(seeds)} seeds for {self.num_envs} environments")
         if not self._rngs or seed is not None:
-            self._rngs = [seeding.np_random(s)[0] for s in seeds]
+            self._rngs = sub_env_generators(seed, self.num_envs)
         self._episode_uniforms = np.stack([self.draw_episode(r) for r in self._rngs])
         self._users = self.users_from(self._episode_uniforms)
         self._t[:] = 0

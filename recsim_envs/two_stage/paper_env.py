@@ -41,13 +41,11 @@ import numpy as np
 
 from recsim_envs.core.policies import BehaviourPolicy
 from recsim_envs.data.dataset import DatasetMeta, LoggedDataset
-from recsim_envs.two_stage.envs import TwoStageWorld
-from recsim_envs.two_stage.movielens_env import (
+from recsim_envs.two_stage.movielens_env import TwoStageMovieLensEnv, TwoStageMovieLensVectorEnv
+from recsim_envs.two_stage.movielens_world import (
     MovieLensConfig,
-    TwoStageMovieLensEnv,
-    TwoStageMovieLensVectorEnv,
-    _cached,
     build_movielens_world,
+    cached_arrays,
 )
 from recsim_envs.two_stage.paper_world import (
     draw_without_replacement,
@@ -58,7 +56,8 @@ from recsim_envs.two_stage.paper_world import (
 )
 from recsim_envs.two_stage.ranker import BilinearRanker
 from recsim_envs.two_stage.simulator import cache_key
-from recsim_envs.two_stage.users import UserBatch
+from recsim_envs.two_stage.users import TableUserSampler
+from recsim_envs.two_stage.world import TwoStageWorld, WorldSource
 
 ENV_ID = "recsim_envs/TwoStagePaper-v0"
 PAPER_CACHE_VERSION = 1
@@ -106,28 +105,17 @@ class PaperConfig(MovieLensConfig):
 
 
 @dataclass(frozen=True)
-class RangeUserSampler:
-    """A user drawn uniformly from indices [start, n_users): the online (report) users.
+class PaperWorld(TwoStageWorld):
+    """A :class:`TwoStageWorld` plus what the paper's protocol adds.
 
     Attributes:
-        features: (n_users, user_dim) float32 encoding of every user.
-        start: first index drawn.
+        consumed: (n_users, n_items) bool, the positives of the world log (the paper's
+            evaluation excludes them).
+        memo_key: identifies the world for the in-memory memo of logged data.
     """
 
-    features: np.ndarray
-    start: int = 0
-    bound: float = 1.0
-    n_uniforms: int = 1
-
-    @property
-    def user_dim(self) -> int:
-        return self.features.shape[1]
-
-    def from_uniforms(self, u: np.ndarray) -> UserBatch:
-        """(n, 1) uniforms -> users start + floor(u * (n_users - start)); hidden = index."""
-        n = self.features.shape[0] - self.start
-        idx = self.start + np.minimum((np.asarray(u)[:, 0] * n).astype(np.int64), n - 1)
-        return UserBatch(features=self.features[idx], hidden=idx.astype(np.float32)[:, None])
+    consumed: np.ndarray
+    memo_key: tuple
 
 
 def _visit_order(n_users: int, n_visits: int, rng: np.random.Generator) -> np.ndarray:
@@ -164,111 +152,116 @@ def _fit_paper_system(config: PaperConfig, truth: np.ndarray, users: np.ndarray,
             "log_labels": labels.astype(np.float32)}
 
 
-class _PaperWorldMixin:
-    """Builds the paper's world and logs with the paper's protocol (single and vector env)."""
+def build_paper_world(config: PaperConfig) -> tuple[PaperWorld, PaperConfig, dict[str, Any]]:
+    """The world of ``TwoStagePaper-v0``: the MovieLens simulator (trained with
+    ``simulator_seed``) and the fits of :func:`_fit_paper_system` (cached on disk).
 
-    config_class = PaperConfig
-    world_info: dict[str, Any]
-
-    def _init_world(self, config: PaperConfig) -> None:
-        sim_config = MovieLensConfig(**{
-            f.name: getattr(config, f.name) for f in dataclasses.fields(MovieLensConfig)
-        })
-        sim_config = dataclasses.replace(sim_config, world_seed=config.simulator_seed)
-        ml_world, info, resolved = build_movielens_world(sim_config, with_system=False)
-        truth = ml_world.response.truth
-        users = ml_world.users.features
-        items = ml_world.item_features
-        key = cache_key([], {
-            "version": PAPER_CACHE_VERSION, "movielens": info["cache_path"],
-            **{f.name: getattr(config, f.name) for f in dataclasses.fields(PaperConfig)
-               if f.name not in ("data_dir", "cache_dir", "simulator", "n_candidates")},
-        })
-        path = Path(resolved.cache_dir) / f"movielens-paper-{key[:32]}.npz"
-        fits, _ = _cached(path, ("behaviour_weights", "ranker_weights", "log_users",
-                                 "log_items", "log_labels"),
-                          lambda: _fit_paper_system(config, truth, users, items))
-        n_users, n_items = truth.shape
-        start = int(round(config.select_fraction * n_users))
-        if start >= n_users:
-            raise ValueError(f"select_fraction={config.select_fraction} leaves no user to "
-                             f"evaluate among {n_users}")
-        ranker = BilinearRanker(weights=np.asarray(fits["ranker_weights"], np.float32),
-                                item_features=items)
-        world = TwoStageWorld(items, RangeUserSampler(users, start), ml_world.response, ranker,
-                              np.asarray(fits["behaviour_weights"], np.float32))
-        consumed = np.zeros((n_users, n_items), dtype=bool)
-        pos = fits["log_labels"] > 0.5
-        consumed[fits["log_users"][pos], fits["log_items"][pos]] = True
-        self._consumed = consumed
-        self._memo_key = (info["cache_path"], key)
-        self.world_info = {**info, "paper_cache_path": str(path), "n_select_users": start,
-                           "world_log_rows": int(len(fits["log_labels"])),
-                           "world_log_positive_rate": float(pos.mean()),
-                           "positive_rate": float(truth.mean())}
-        resolved = dataclasses.replace(
-            config, data_dir=resolved.data_dir, dataset=resolved.dataset,
-            cache_dir=resolved.cache_dir)
-        self._setup(resolved, world)  # type: ignore[attr-defined]
-
-    positive_threshold = 0.5
-    """Binary ground truth: an item is relevant when its click probability is 1."""
-
-    def env_id(self) -> str:
-        spec = getattr(self, "spec", None)
-        return spec.id if spec is not None else ENV_ID
-
-    def log_rounds(self, policy: BehaviourPolicy, n_rounds: int, rng: np.random.Generator,
-                   seed: int | None = None, chunk_cells: int = 2_000_000) -> LoggedDataset:
-        """``n_rounds`` rows of the paper's protocol (see the module docstring), exact pscore.
-
-        Rows come in visits of ``logged_per_user`` rows (the last visit may be cut);
-        ``action`` is the logged movie, ``pscore`` its inclusion probability in a draw of
-        ``logged_per_user`` without replacement, ``reward`` and ``expected_reward`` its binary
-        truth, ``extras["candidates"]`` the movies of the same visit (n, logged_per_user).
-        The same (world, policy, n_rounds, seed) is memoised in memory, so the cells of one
-        seed of a benchmark compute it once.
-        """
-        cfg = self.config
-        if policy.n_actions != self.n_items:
-            raise ValueError(f"behaviour policy covers {policy.n_actions} actions; the "
-                             f"catalogue has {self.n_items} movies")
-        memo = (self._memo_key, policy.name, repr(policy.settings()), int(n_rounds), seed)
-        if seed is not None and memo in _LOG_MEMO:
-            return _LOG_MEMO[memo]
-        k = cfg.logged_per_user
-        feats = self.world.users.features
-        n_users = feats.shape[0]
-        n_visits = -(-n_rounds // k)
-        visit = _visit_order(n_users, n_visits, rng)
-        probs = np.asarray(policy.probs(feats[visit]), dtype=np.float64)
-        drawn = draw_without_replacement(probs, k, rng)
-        pscore = inclusion_probabilities(probs, drawn, k)
-        users = np.repeat(visit, k)[:n_rounds]
-        action = drawn.ravel()[:n_rounds]
-        truth = self.world.response.truth[users, action].astype(np.float32)
-        meta = DatasetMeta(
-            env_id=self.env_id(), env_kwargs=dataclasses.asdict(cfg), n_actions=self.n_items,
-            policy_name=policy.name, policy_settings=policy.settings(), seed=seed,
-            info={"family": self.family, "obs_dim": self.user_dim,
-                  "action": f"a movie of {k} drawn without replacement (inclusion pscore)",
-                  "n_candidates": self.n_candidates, "slate_size": 1,
-                  "protocol": "without_replacement", "logged_per_user": k},
-        )
-        data = LoggedDataset(
-            context=feats[users], action=action, pscore=pscore.ravel()[:n_rounds],
-            reward=truth, expected_reward=truth, meta=meta,
-            extras={"candidates": np.repeat(drawn, k, axis=0)[:n_rounds].astype(np.int32)},
-            system=self.system_arrays(),
-        )
-        if seed is not None:
-            while len(_LOG_MEMO) >= _LOG_MEMO_SIZE:
-                _LOG_MEMO.pop(next(iter(_LOG_MEMO)))
-            _LOG_MEMO[memo] = data
-        return data
+    Returns:
+        (world, config with ``data_dir``, ``dataset`` and ``cache_dir`` resolved, world_info).
+    """
+    sim_config = MovieLensConfig(**{
+        f.name: getattr(config, f.name) for f in dataclasses.fields(MovieLensConfig)
+    })
+    sim_config = dataclasses.replace(sim_config, world_seed=config.simulator_seed)
+    ml_world, info, resolved = build_movielens_world(sim_config, with_system=False)
+    truth = ml_world.response.truth
+    users = ml_world.users.features
+    items = ml_world.item_features
+    key = cache_key([], {
+        "version": PAPER_CACHE_VERSION, "movielens": info["cache_path"],
+        **{f.name: getattr(config, f.name) for f in dataclasses.fields(PaperConfig)
+           if f.name not in ("data_dir", "cache_dir", "simulator", "n_candidates")},
+    })
+    path = Path(resolved.cache_dir) / f"movielens-paper-{key[:32]}.npz"
+    fits, _ = cached_arrays(path, ("behaviour_weights", "ranker_weights", "log_users",
+                                   "log_items", "log_labels"),
+                            lambda: _fit_paper_system(config, truth, users, items))
+    n_users, n_items = truth.shape
+    start = int(round(config.select_fraction * n_users))
+    if start >= n_users:
+        raise ValueError(f"select_fraction={config.select_fraction} leaves no user to "
+                         f"evaluate among {n_users}")
+    ranker = BilinearRanker(weights=np.asarray(fits["ranker_weights"], np.float32),
+                            item_features=items)
+    consumed = np.zeros((n_users, n_items), dtype=bool)
+    pos = fits["log_labels"] > 0.5
+    consumed[fits["log_users"][pos], fits["log_items"][pos]] = True
+    world = PaperWorld(items, TableUserSampler(users, start=start), ml_world.response, ranker,
+                       np.asarray(fits["behaviour_weights"], np.float32), consumed=consumed,
+                       memo_key=(info["cache_path"], key))
+    world_info = {**info, "paper_cache_path": str(path), "n_select_users": start,
+                  "world_log_rows": int(len(fits["log_labels"])),
+                  "world_log_positive_rate": float(pos.mean()),
+                  "positive_rate": float(truth.mean())}
+    resolved = dataclasses.replace(
+        config, data_dir=resolved.data_dir, dataset=resolved.dataset,
+        cache_dir=resolved.cache_dir)
+    return world, resolved, world_info
 
 
-class TwoStagePaperEnv(_PaperWorldMixin, TwoStageMovieLensEnv):
+def log_paper_rounds(env: Any, policy: BehaviourPolicy, n_rounds: int,
+                     rng: np.random.Generator, seed: int | None = None,
+                     chunk_cells: int = 2_000_000) -> LoggedDataset:
+    """``n_rounds`` rows of the paper's protocol (see the module docstring), exact pscore.
+
+    Rows come in visits of ``logged_per_user`` rows (the last visit may be cut);
+    ``action`` is the logged movie, ``pscore`` its inclusion probability in a draw of
+    ``logged_per_user`` without replacement, ``reward`` and ``expected_reward`` its binary
+    truth, ``extras["candidates"]`` the movies of the same visit (n, logged_per_user).
+    The same (world, policy, n_rounds, seed) is memoised in memory, so the cells of one
+    seed of a benchmark compute it once. ``chunk_cells`` is unused (the signature of
+    :func:`recsim_envs.two_stage.log.log_rounds`).
+    """
+    cfg = env.config
+    if policy.n_actions != env.n_items:
+        raise ValueError(f"behaviour policy covers {policy.n_actions} actions; the "
+                         f"catalogue has {env.n_items} movies")
+    memo = (env.world.memo_key, policy.name, repr(policy.settings()), int(n_rounds), seed)
+    if seed is not None and memo in _LOG_MEMO:
+        return _LOG_MEMO[memo]
+    k = cfg.logged_per_user
+    feats = env.world.users.features
+    n_users = feats.shape[0]
+    n_visits = -(-n_rounds // k)
+    visit = _visit_order(n_users, n_visits, rng)
+    probs = np.asarray(policy.probs(feats[visit]), dtype=np.float64)
+    drawn = draw_without_replacement(probs, k, rng)
+    pscore = inclusion_probabilities(probs, drawn, k)
+    users = np.repeat(visit, k)[:n_rounds]
+    action = drawn.ravel()[:n_rounds]
+    truth = env.world.response.truth[users, action].astype(np.float32)
+    meta = DatasetMeta(
+        env_id=env.env_id(), env_kwargs=dataclasses.asdict(cfg), n_actions=env.n_items,
+        policy_name=policy.name, policy_settings=policy.settings(), seed=seed,
+        info={"family": env.family, "obs_dim": env.user_dim,
+              "action": f"a movie of {k} drawn without replacement (inclusion pscore)",
+              "n_candidates": env.n_candidates, "slate_size": 1,
+              "protocol": "without_replacement", "logged_per_user": k},
+    )
+    data = LoggedDataset(
+        context=feats[users], action=action, pscore=pscore.ravel()[:n_rounds],
+        reward=truth, expected_reward=truth, meta=meta,
+        extras={"candidates": np.repeat(drawn, k, axis=0)[:n_rounds].astype(np.int32)},
+        system=env.system_arrays(),
+    )
+    if seed is not None:
+        while len(_LOG_MEMO) >= _LOG_MEMO_SIZE:
+            _LOG_MEMO.pop(next(iter(_LOG_MEMO)))
+        _LOG_MEMO[memo] = data
+    return data
+
+PAPER = WorldSource(PaperConfig, build_paper_world, ENV_ID, log_paper_rounds)
+"""``TwoStagePaper-v0``: the paper's world and its logging protocol."""
+
+
+def _excluded(env: Any) -> np.ndarray:
+    """(n, n_items) bool: the current users' positives in the world log (privileged)."""
+    if env._users is None:
+        raise RuntimeError("call reset() first")
+    return env.world.consumed[env._users.hidden[:, 0].astype(np.int64)]
+
+
+class TwoStagePaperEnv(TwoStageMovieLensEnv):
     """The paper's MovieLens protocol (``TwoStagePaper-v0``); see the module docstring.
 
     ## Description
@@ -295,18 +288,22 @@ class TwoStagePaperEnv(_PaperWorldMixin, TwoStageMovieLensEnv):
     - v0: initial version.
     """
 
+    source = PAPER
+    positive_threshold = 0.5
+    """Binary ground truth: an item is relevant when its click probability is 1."""
+
     def excluded_items(self) -> np.ndarray:
         """(1, n_items) bool: the current user's positives in the world log (privileged)."""
-        if self._users is None:
-            raise RuntimeError("call reset() first")
-        return self._consumed[self._users.hidden[:, 0].astype(np.int64)]
+        return _excluded(self)
 
 
-class TwoStagePaperVectorEnv(_PaperWorldMixin, TwoStageMovieLensVectorEnv):
+class TwoStagePaperVectorEnv(TwoStageMovieLensVectorEnv):
     """``num_envs`` users of :class:`TwoStagePaperEnv` stepped in one batched call."""
+
+    source = PAPER
+    positive_threshold = 0.5
+    """Binary ground truth: an item is relevant when its click probability is 1."""
 
     def excluded_items(self) -> np.ndarray:
         """(num_envs, n_items) bool: the current users' world-log positives (evaluation)."""
-        if self._users is None:
-            raise RuntimeError("call reset() first")
-        return self._consumed[self._users.hidden[:, 0].astype(np.int64)]
+        return _excluded(self)

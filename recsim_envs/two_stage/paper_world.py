@@ -317,7 +317,7 @@ def compare_worlds(data_dir: str | None = None, n_users: int = 1000,
     import gymnasium as gym
 
     from recsim_envs.core.policies import SoftmaxPolicy
-    from recsim_envs.two_stage.movielens_data import find_movielens
+    from recsim_envs.two_stage.movielens_files import find_movielens
 
     worlds: dict[str, tuple[str, dict[str, Any], float]] = {
         "synthetic, defaults (temperature 1)": ("recsim_envs/TwoStageSynthetic-v0", {}, 1.0),

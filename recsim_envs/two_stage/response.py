@@ -3,6 +3,9 @@
 A response model reads a user's hidden state (never shown to agents) and item ids. The
 environment samples clicks from these probabilities and reports them as the expected
 reward, so evaluation can use exact expectations instead of noisy clicks.
+:class:`LogisticResponse` is the synthetic low-rank model; :class:`LookupResponse` serves a
+table of probabilities learned from logs (the MovieLens simulator of
+:mod:`recsim_envs.two_stage.simulator`, fitted worlds of :mod:`recsim_envs.worlds`).
 """
 
 from __future__ import annotations
@@ -69,3 +72,38 @@ class LogisticResponse:
     def click_prob_all(self, hidden: np.ndarray) -> np.ndarray:
         z = self.scale * (hidden @ self.catalogue.latent.T) + self.catalogue.bias + self.offset
         return sigmoid(z.astype(np.float32))
+
+
+@dataclass(frozen=True)
+class LookupResponse:
+    """Clicks from a table of ground-truth probabilities: p(click | user u, item j) = T[u, j].
+
+    The hidden user state is the user's row index, stored as a float32 column (exact for
+    indices below 2**24).
+
+    Attributes:
+        truth: (n_users, n_items) float32 probabilities in [0, 1].
+    """
+
+    truth: np.ndarray
+
+    def __post_init__(self) -> None:
+        t = self.truth
+        if t.ndim != 2 or not np.all(np.isfinite(t)) or t.min() < 0 or t.max() > 1:
+            raise ValueError("truth must be an (n_users, n_items) array of probabilities in [0, 1]")
+
+    @property
+    def n_items(self) -> int:
+        return self.truth.shape[1]
+
+    @staticmethod
+    def _rows(hidden: np.ndarray) -> np.ndarray:
+        return np.asarray(hidden)[:, 0].astype(np.int64)
+
+    def click_prob(self, hidden: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """hidden (n, 1), items (n, s) -> (n, s) float32."""
+        return self.truth[self._rows(hidden)[:, None], np.asarray(items, dtype=np.int64)]
+
+    def click_prob_all(self, hidden: np.ndarray) -> np.ndarray:
+        """hidden (n, 1) -> (n, n_items) float32."""
+        return self.truth[self._rows(hidden)]

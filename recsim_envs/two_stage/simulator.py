@@ -5,10 +5,12 @@ on MovieLens with an MLP trained on real ratings (label: rating > 3) and use its
 probability for every user x item pair as the ground truth. :func:`train_simulator` fits
 such a model (user id embedding + user features, item id embedding + item features,
 MLP -> click logit, BCE), :func:`predict_matrix` evaluates it on every pair, and
-:class:`LookupResponse` serves the resulting table as a
-:class:`recsim_envs.two_stage.response.ResponseModel`. Training is seeded by a ``torch.Generator``
-(no global torch state is read or changed). :func:`cache_key`, :func:`save_npz_atomic` and
-:func:`load_npz` store what a world needs so that it is trained once per input and settings.
+:class:`recsim_envs.two_stage.response.LookupResponse` serves the resulting table as a
+response model. Training is seeded by a ``torch.Generator`` (no global torch state is read
+or changed); :func:`fit_params` is the training loop, shared with
+:func:`recsim_envs.worlds.fit.train`. :func:`cache_key` and :func:`load_npz` (with
+:func:`recsim_envs.core.io.save_npz_atomic`) store what a world needs so that it is trained
+once per input and settings.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import zipfile
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from recsim_envs.core.threads import torch_threads
 
 CACHE_ENV_VAR = "RECSIM_ENVS_CACHE"
 
@@ -121,24 +124,30 @@ def roc_auc(scores: np.ndarray, labels: np.ndarray) -> float:
     return float((rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
-def _init_params(
-    n_users: int, n_items: int, d_user: int, d_item: int, config: SimulatorConfig, gen: Any
+def init_params(
+    n_users: int, n_items: int, user_dim: int, item_dim: int, config: SimulatorConfig,
+    generator: Any,
 ) -> dict[str, Any]:
-    """Parameters drawn from ``gen``: PyTorch's default Linear init, N(0, 0.1) embeddings."""
+    """Parameters drawn from ``generator``: PyTorch's default Linear init, N(0, 0.1) embeddings.
+
+    Not :func:`recsim_envs.core.nn.init_from_generator`: the weights here are (n_in, n_out)
+    tensors drawn as ``(rand * 2 - 1) * bound`` in a fixed order (embeddings first), so
+    trained simulators and their cache files stay what they were.
+    """
     import torch
 
     def linear(n_in: int, n_out: int) -> tuple[Any, Any]:
         bound = 1.0 / math.sqrt(n_in)
-        w = (torch.rand((n_in, n_out), generator=gen) * 2 - 1) * bound
-        b = (torch.rand((n_out,), generator=gen) * 2 - 1) * bound
+        w = (torch.rand((n_in, n_out), generator=generator) * 2 - 1) * bound
+        b = (torch.rand((n_out,), generator=generator) * 2 - 1) * bound
         return w, b
 
     params = {
-        "user_emb": 0.1 * torch.randn((n_users, config.id_dim), generator=gen),
-        "item_emb": 0.1 * torch.randn((n_items, config.id_dim), generator=gen),
+        "user_emb": 0.1 * torch.randn((n_users, config.id_dim), generator=generator),
+        "item_emb": 0.1 * torch.randn((n_items, config.id_dim), generator=generator),
     }
-    params["user_w"], params["user_b"] = linear(d_user, config.user_proj_dim)
-    params["item_w"], params["item_b"] = linear(d_item, config.item_proj_dim)
+    params["user_w"], params["user_b"] = linear(user_dim, config.user_proj_dim)
+    params["item_w"], params["item_b"] = linear(item_dim, config.item_proj_dim)
     sizes = [2 * config.id_dim + config.user_proj_dim + config.item_proj_dim, *config.hidden, 1]
     for layer, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         params[f"w{layer}"], params[f"b{layer}"] = linear(n_in, n_out)
@@ -201,50 +210,71 @@ def train_simulator(
     """
     import torch
 
-    # One thread: this small MLP gains nothing from more, two threads on a busy 2-core
-    # machine slow every optimiser step by ~50x, and a fixed count keeps results identical.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _train(user_features, item_features, rating_user, rating_item, labels, config, seed)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _train(
-    user_features: np.ndarray,
-    item_features: np.ndarray,
-    rating_user: np.ndarray,
-    rating_item: np.ndarray,
-    labels: np.ndarray,
-    config: SimulatorConfig,
-    seed: int,
-) -> TrainedSimulator:
-    import torch
-
     for name, arr in (("user features", user_features), ("item features", item_features)):
         if not np.all(np.isfinite(arr)):
             raise ValueError(f"{name} hold NaN or infinite values; the simulator cannot train")
     n = len(labels)
     if n < 2:
         raise ValueError(f"the simulator needs ratings to train on, got {n}")
-    gen = torch.Generator().manual_seed(int(seed))
-    xu = torch.as_tensor(np.asarray(user_features, dtype=np.float32))
-    xi = torch.as_tensor(np.asarray(item_features, dtype=np.float32))
-    ru = torch.as_tensor(np.asarray(rating_user, dtype=np.int64))
-    ri = torch.as_tensor(np.asarray(rating_item, dtype=np.int64))
-    y = torch.as_tensor(np.asarray(labels, dtype=np.float32))
-    params = _init_params(len(xu), len(xi), xu.shape[1], xi.shape[1], config, gen)
+    # One thread: this small MLP gains nothing from more, two threads on a busy 2-core
+    # machine slow every optimiser step by ~50x, and a fixed count keeps results identical.
+    with torch_threads(1):
+        generator = torch.Generator().manual_seed(int(seed))
+        xu = torch.as_tensor(np.asarray(user_features, dtype=np.float32))
+        xi = torch.as_tensor(np.asarray(item_features, dtype=np.float32))
+        ru = torch.as_tensor(np.asarray(rating_user, dtype=np.int64))
+        ri = torch.as_tensor(np.asarray(rating_item, dtype=np.int64))
+        y = torch.as_tensor(np.asarray(labels, dtype=np.float32))
+        params = init_params(len(xu), len(xi), xu.shape[1], xi.shape[1], config, generator)
+        perm = torch.randperm(n, generator=generator)
+        n_valid = int(round(config.valid_fraction * n))
+        valid, train = perm[:n_valid], perm[n_valid:]
+        last_loss = fit_params(params, (xu, xi, ru, ri, y), train, config, generator)
+        numpy_params = {k: v.detach().numpy().astype(np.float32) for k, v in params.items()}
+        auc = float("nan")
+        if n_valid:
+            with torch.no_grad():
+                u, i = ru[valid], ri[valid]
+                scores = _logits(params, _user_side(params, u, xu[u]),
+                                 _item_side(params, i, xi[i]))
+            auc = roc_auc(scores.numpy(), y[valid].numpy())
+    return TrainedSimulator(numpy_params, auc, last_loss)
 
-    perm = torch.randperm(n, generator=gen)
-    n_valid = int(round(config.valid_fraction * n))
-    valid, train = perm[:n_valid], perm[n_valid:]
+
+def fit_params(
+    params: dict[str, Any],
+    tensors: tuple[Any, Any, Any, Any, Any],
+    rows: Any,
+    config: SimulatorConfig,
+    generator: Any,
+    on_batch: Callable[[], None] | None = None,
+    on_epoch: Callable[[int, float], None] | None = None,
+) -> float:
+    """Train ``params`` in place: ``config.epochs`` passes of Adagrad on the BCE of ``rows``.
+
+    Args:
+        params: from :func:`init_params` (requires grad).
+        tensors: (user features (n_users, d_u), item features (n_items, d_i), rated users
+            (n,), rated items (n,), labels (n,)).
+        rows: (m,) int64 indices into the ratings to train on; each epoch visits them in the
+            order ``rows[randperm(m, generator)]``, in batches of ``config.batch_size``.
+        on_batch, on_epoch: progress hooks (after each step; after each epoch with its loss).
+
+    Returns:
+        the mean BCE of the last epoch.
+
+    Raises:
+        FloatingPointError: an epoch's loss is not finite.
+    """
+    import torch
+
+    xu, xi, ru, ri, y = tensors
     opt = torch.optim.Adagrad(list(params.values()), lr=config.lr,
                               weight_decay=config.weight_decay)
     bce = torch.nn.functional.binary_cross_entropy_with_logits
     last_loss = float("nan")
-    for _ in range(config.epochs):
-        order = train[torch.randperm(len(train), generator=gen)]
+    for epoch in range(config.epochs):
+        order = rows[torch.randperm(len(rows), generator=generator)]
         total, count = 0.0, 0
         for start in range(0, len(order), config.batch_size):
             b = order[start : start + config.batch_size]
@@ -256,20 +286,17 @@ def _train(
             opt.step()
             total += float(loss.detach()) * len(b)
             count += len(b)
+            if on_batch is not None:
+                on_batch()
         last_loss = total / max(count, 1)
+        if on_epoch is not None:
+            on_epoch(epoch, last_loss)
         if not math.isfinite(last_loss):
             raise FloatingPointError(
-                f"simulator training diverged (loss {last_loss}); lower simulator lr "
+                f"simulator training diverged (loss {last_loss}); lower the simulator lr "
                 f"(now {config.lr})"
             )
-    numpy_params = {k: v.detach().numpy().astype(np.float32) for k, v in params.items()}
-    auc = float("nan")
-    if n_valid:
-        with torch.no_grad():
-            u, i = ru[valid], ri[valid]
-            scores = _logits(params, _user_side(params, u, xu[u]), _item_side(params, i, xi[i]))
-        auc = roc_auc(scores.numpy(), y[valid].numpy())
-    return TrainedSimulator(numpy_params, auc, last_loss)
+    return last_loss
 
 
 def predict_matrix(
@@ -311,41 +338,6 @@ def predict_matrix(
     return out
 
 
-@dataclass(frozen=True)
-class LookupResponse:
-    """Clicks from a table of ground-truth probabilities: p(click | user u, item j) = T[u, j].
-
-    The hidden user state is the user's row index, stored as a float32 column (exact for
-    indices below 2**24).
-
-    Attributes:
-        truth: (n_users, n_items) float32 probabilities in [0, 1].
-    """
-
-    truth: np.ndarray
-
-    def __post_init__(self) -> None:
-        t = self.truth
-        if t.ndim != 2 or not np.all(np.isfinite(t)) or t.min() < 0 or t.max() > 1:
-            raise ValueError("truth must be an (n_users, n_items) array of probabilities in [0, 1]")
-
-    @property
-    def n_items(self) -> int:
-        return self.truth.shape[1]
-
-    @staticmethod
-    def _rows(hidden: np.ndarray) -> np.ndarray:
-        return np.asarray(hidden)[:, 0].astype(np.int64)
-
-    def click_prob(self, hidden: np.ndarray, items: np.ndarray) -> np.ndarray:
-        """hidden (n, 1), items (n, s) -> (n, s) float32."""
-        return self.truth[self._rows(hidden)[:, None], np.asarray(items, dtype=np.int64)]
-
-    def click_prob_all(self, hidden: np.ndarray) -> np.ndarray:
-        """hidden (n, 1) -> (n, n_items) float32."""
-        return self.truth[self._rows(hidden)]
-
-
 # ---------------------------------------------------------------------------- the cache
 def default_cache_dir() -> Path:
     """``$RECSIM_ENVS_CACHE`` or ``~/.cache/recsim_envs``."""
@@ -366,20 +358,6 @@ def cache_key(files: Sequence[Path], settings: dict[str, Any]) -> str:
     return h.hexdigest()
 
 
-def save_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """np.savez to a temporary file in the same folder, then os.replace: never half-written."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def load_npz(path: Path) -> dict[str, np.ndarray] | None:
     """The arrays of a cache file, or None if it is missing or unreadable (then rebuilt)."""
     try:
@@ -387,7 +365,3 @@ def load_npz(path: Path) -> dict[str, np.ndarray] | None:
             return {k: z[k] for k in z.files}
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None
-
-
-def settings_dict(config: SimulatorConfig) -> dict[str, Any]:
-    return asdict(config)

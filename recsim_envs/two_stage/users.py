@@ -94,3 +94,39 @@ def make_low_rank_user_sampler(
     projection = rng.standard_normal((latent_dim, user_dim), dtype=np.float32)
     projection /= np.sqrt(latent_dim)
     return LowRankUserSampler(projection=projection, feature_noise=feature_noise, bound=bound)
+
+
+@dataclass(frozen=True)
+class TableUserSampler:
+    """A real user drawn uniformly from rows [start, n_users) of a table of user features.
+
+    Used by worlds learned from logs (MovieLens, fitted worlds): the hidden state is the
+    user's row index, which a lookup response model
+    (:class:`recsim_envs.two_stage.response.LookupResponse`) reads. ``start > 0`` keeps the
+    first rows out (the paper protocol's epoch-selection users).
+
+    Attributes:
+        features: (n_users, user_dim) float32 observable features of every user.
+        bound: the observation space is [-bound, bound]^user_dim.
+        start: first row drawn.
+    """
+
+    features: np.ndarray
+    bound: float = 1.0
+    n_uniforms: int = 1
+    start: int = 0
+
+    @property
+    def user_dim(self) -> int:
+        return self.features.shape[1]
+
+    @property
+    def n_users(self) -> int:
+        return self.features.shape[0]
+
+    def from_uniforms(self, u: np.ndarray) -> UserBatch:
+        """(n, 1) uniforms in [0, 1) -> users start + floor(u * (n_users - start)); hidden =
+        the row index as a float32 column (exact below 2**24)."""
+        n = self.n_users - self.start
+        idx = self.start + np.minimum((np.asarray(u)[:, 0] * n).astype(np.int64), n - 1)
+        return UserBatch(features=self.features[idx], hidden=idx.astype(np.float32)[:, None])

@@ -77,8 +77,9 @@ def from_arrays(
 
 def from_movielens(data_dir: str | os.PathLike, dataset: str = "auto") -> InteractionTable:
     """A MovieLens release (label rating > 3, with timestamps, demographics and genres)."""
-    from recsim_envs.two_stage.movielens_data import find_movielens, load_movielens, movielens_files
-    from recsim_envs.two_stage.movielens_env import user_feature_matrix
+    from recsim_envs.two_stage.movielens_data import load_movielens
+    from recsim_envs.two_stage.movielens_files import find_movielens, movielens_files
+    from recsim_envs.two_stage.movielens_world import user_feature_matrix
     from recsim_envs.worlds.table import file_sha256
 
     fmt, folder = find_movielens(data_dir, dataset)

@@ -14,18 +14,14 @@ from typing import Any
 import numpy as np
 from gymnasium.vector.utils import batch_space
 
-from recsim_envs.sequential.envs import (
-    CATEGORIES,
-    ObsLayout,
-    SequentialRecEnv,
-    SequentialVectorEnv,
-    _Dynamics,
-    _single_obs_space,
-    _validate_kwargs,
-)
-from recsim_envs.sequential.world import SequentialWorld
-from recsim_envs.two_stage.envs import TwoStageEnv, TwoStageVectorEnv, TwoStageWorld
+from recsim_envs.sequential.dynamics import _Dynamics
+from recsim_envs.sequential.envs import SequentialRecEnv, _validate_kwargs
+from recsim_envs.sequential.observation import ObsLayout, _single_obs_space
+from recsim_envs.sequential.vector_env import SequentialVectorEnv
+from recsim_envs.sequential.world import CATEGORIES, SequentialWorld
+from recsim_envs.two_stage.envs import TwoStageEnv, TwoStageVectorEnv
 from recsim_envs.two_stage.settings import FromKwargs
+from recsim_envs.two_stage.world import TwoStageWorld, WorldSource
 from recsim_envs.worlds.store import FittedWorld, WorldError, load_world
 
 TWO_STAGE_ID = "recsim_envs/TwoStageFromWorld-v0"
@@ -73,9 +69,9 @@ class WorldTwoStageConfig(FromKwargs):
 
 def build_two_stage_world(fitted: FittedWorld, world_seed: int | None = None) -> TwoStageWorld:
     """A :class:`TwoStageWorld`: a real user drawn uniformly, clicks looked up in the table."""
-    from recsim_envs.two_stage.movielens_env import MovieLensUserSampler
     from recsim_envs.two_stage.ranker import BilinearRanker
-    from recsim_envs.two_stage.simulator import LookupResponse
+    from recsim_envs.two_stage.response import LookupResponse
+    from recsim_envs.two_stage.users import TableUserSampler
     from recsim_envs.worlds.fit import system_fits
 
     a = fitted.arrays
@@ -87,32 +83,27 @@ def build_two_stage_world(fitted: FittedWorld, world_seed: int | None = None) ->
         cells = int(fitted.manifest.get("settings", {}).get("ranker_fit_cells", 20_000))
         ranker_w, behaviour = system_fits(truth, user_obs, item_obs, cells,
                                           np.random.default_rng(world_seed))
-    users = MovieLensUserSampler(user_obs, bound=5.0)
+    users = TableUserSampler(user_obs, bound=5.0)
     ranker = BilinearRanker(np.asarray(ranker_w, np.float32), item_obs)
     return TwoStageWorld(item_obs, users, LookupResponse(truth), ranker,
                          np.asarray(behaviour, np.float32))
 
 
-class _FromWorldMixin:
-    config_class = WorldTwoStageConfig
-    world_info: dict[str, Any]
-
-    def _init_world(self, config: WorldTwoStageConfig) -> None:
-        fitted = _world(config.world)
-        if config.n_candidates > fitted.n_items:
-            raise ValueError(f"n_candidates={config.n_candidates} exceeds the {fitted.n_items} "
-                             f"items of the world {config.world}")
-        self.world_info = {"manifest": fitted.manifest, "n_users": fitted.n_users,
-                           "n_items": fitted.n_items}
-        world = build_two_stage_world(fitted, config.world_seed)
-        self._setup(config, world)  # type: ignore[attr-defined]
-
-    def env_id(self) -> str:
-        spec = getattr(self, "spec", None)
-        return spec.id if spec is not None else TWO_STAGE_ID
+def _build_for_env(config: WorldTwoStageConfig
+                   ) -> tuple[TwoStageWorld, WorldTwoStageConfig, dict[str, Any]]:
+    fitted = _world(config.world)
+    if config.n_candidates > fitted.n_items:
+        raise ValueError(f"n_candidates={config.n_candidates} exceeds the {fitted.n_items} "
+                         f"items of the world {config.world}")
+    info = {"manifest": fitted.manifest, "n_users": fitted.n_users, "n_items": fitted.n_items}
+    return build_two_stage_world(fitted, config.world_seed), config, info
 
 
-class TwoStageFromWorldEnv(_FromWorldMixin, TwoStageEnv):
+FROM_WORLD = WorldSource(WorldTwoStageConfig, _build_for_env, TWO_STAGE_ID)
+"""``TwoStageFromWorld-v0``: the world of a directory written by ``FittedWorld.save``."""
+
+
+class TwoStageFromWorldEnv(TwoStageEnv):
     """Two-stage recommendation on a world fitted to the user's own logs.
 
     ## Description
@@ -149,9 +140,13 @@ class TwoStageFromWorldEnv(_FromWorldMixin, TwoStageEnv):
     - v0: initial version.
     """
 
+    source = FROM_WORLD
 
-class TwoStageFromWorldVectorEnv(_FromWorldMixin, TwoStageVectorEnv):
+
+class TwoStageFromWorldVectorEnv(TwoStageVectorEnv):
     """Native vector version of :class:`TwoStageFromWorldEnv` (same-step autoreset)."""
+
+    source = FROM_WORLD
 
 
 # ---------------------------------------------------------------------------- sequential
@@ -174,10 +169,13 @@ class FittedSequentialWorld(SequentialWorld):
         return f"{self.item_names[item]} (group {CATEGORIES[self.item_category[item]]})"
 
 
-def build_sequential_world(fitted: FittedWorld) -> FittedSequentialWorld:
+def build_sequential_world(fitted: FittedWorld, world_seed: int | None = None
+                           ) -> FittedSequentialWorld:
     """Ratings: the fitted probabilities quantised at global quantiles so that the shares
     of the levels match the table's; categories from the fit; likes: each user's two
-    categories with the highest mean rating; popularity: the items' log activity."""
+    categories with the highest mean rating; popularity: the items' log activity.
+    ``world_seed``: None keeps the fit's held-out users; an int draws a fresh split of the
+    same size (the benchmark's per-seed world)."""
     a = fitted.arrays
     truth = np.asarray(a["truth"], np.float32)
     levels, shares = np.asarray(a["rating_levels"]), np.asarray(a["rating_shares"])
@@ -197,13 +195,16 @@ def build_sequential_world(fitted: FittedWorld) -> FittedSequentialWorld:
     pop = ((pop - pop.min()) / max(pop.max() - pop.min(), 1e-9)).astype(np.float32)
     names = a["item_names"] if "item_names" in a else np.char.add("item ", a["item_ids"])
     test = np.asarray(a["test_users"], np.int64)
+    train = np.setdiff1d(np.arange(n_users), test).astype(np.int64)
+    if world_seed is not None:
+        perm = np.random.default_rng(world_seed).permutation(n_users)
+        test, train = np.sort(perm[:len(test)]), np.sort(perm[len(test):])
     zeros = np.zeros(n_items, np.int64)
     return FittedSequentialWorld(
         ratings=ratings, item_category=cat, item_colour=zeros, item_material=zeros,
         item_popularity=pop, item_names=np.asarray(names).astype(str),
         user_gender=np.zeros(n_users, np.int64), user_age=np.zeros(n_users, np.int64),
-        user_likes=likes, test_users=test,
-        train_users=np.setdiff1d(np.arange(n_users), test).astype(np.int64),
+        user_likes=likes, test_users=test, train_users=train,
         rating_min=float(min(levels.min(), 0.0)), rating_max=float(levels.max()),
         public_user=public.astype(np.float32))
 
@@ -280,12 +281,7 @@ class SequentialFromWorldEnv(SequentialRecEnv):
                            reward_type=reward_type, click_threshold=click_threshold,
                            quit_window=quit_window, max_same_category=max_same_category,
                            with_text=with_text, world_seed=world_seed)
-        self.world = build_sequential_world(fitted)
-        if world_seed is not None:  # a fresh held-out user split (the benchmark's per-seed world)
-            perm = np.random.default_rng(world_seed).permutation(self.world.n_users)
-            n_test = len(self.world.test_users)
-            self.world.test_users = np.sort(perm[:n_test])
-            self.world.train_users = np.sort(perm[n_test:])
+        self.world = build_sequential_world(fitted, world_seed)
         self._dyn = _PatienceDynamics(
             self.world, history_len, max_turns, reward_type, click_threshold, "category",
             quit_window, max_same_category, None, patience=np.asarray(fitted.arrays["patience"]))

@@ -24,9 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from recsim_envs.core.threads import torch_threads
 from recsim_envs.two_stage.simulator import (
     SimulatorConfig,
     TrainedSimulator,
+    fit_params,
+    init_params,
     predict_matrix,
     roc_auc,
 )
@@ -106,47 +109,24 @@ def train(table: InteractionTable, rows: np.ndarray, config: SimulatorConfig, se
     import torch
     from tqdm.auto import tqdm
 
-    from recsim_envs.two_stage.simulator import _init_params, _item_side, _logits, _user_side
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        gen = torch.Generator().manual_seed(int(seed))
+    with torch_threads(1):
+        generator = torch.Generator().manual_seed(int(seed))
         xu = torch.as_tensor(_inputs(table.user_features))
         xi = torch.as_tensor(_inputs(table.item_features))
         ru = torch.as_tensor(table.user[rows])
         ri = torch.as_tensor(table.item[rows])
         y = torch.as_tensor(table.label[rows])
-        params = _init_params(table.n_users, table.n_items, xu.shape[1], xi.shape[1], config,
-                              gen)
-        opt = torch.optim.Adagrad(list(params.values()), lr=config.lr,
-                                  weight_decay=config.weight_decay)
-        bce = torch.nn.functional.binary_cross_entropy_with_logits
+        params = init_params(table.n_users, table.n_items, xu.shape[1], xi.shape[1], config,
+                             generator)
         n_batches = math.ceil(len(rows) / config.batch_size)
         bar = tqdm(total=config.epochs * n_batches, desc="fitting the response model",
                    unit="batch", disable=not progress, file=sys.stderr, mininterval=0.5)
-        last = float("nan")
-        for epoch in range(config.epochs):
-            order = torch.randperm(len(rows), generator=gen)
-            total = 0.0
-            for start in range(0, len(rows), config.batch_size):
-                b = order[start:start + config.batch_size]
-                u, i = ru[b], ri[b]
-                loss = bce(_logits(params, _user_side(params, u, xu[u]),
-                                   _item_side(params, i, xi[i])), y[b])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                total += float(loss.detach()) * len(b)
-                bar.update(1)
-            last = total / len(rows)
-            bar.set_postfix(epoch=epoch + 1, loss=f"{last:.4f}")
-            if not math.isfinite(last):
-                raise FloatingPointError(f"training diverged (loss {last}); lower the "
-                                         f"simulator lr (now {config.lr})")
+        # The tensors hold the training rows only, so the loop visits all of them.
+        last = fit_params(params, (xu, xi, ru, ri, y), torch.arange(len(rows)), config,
+                          generator, on_batch=lambda: bar.update(1),
+                          on_epoch=lambda epoch, loss: bar.set_postfix(
+                              epoch=epoch + 1, loss=f"{loss:.4f}"))
         bar.close()
-    finally:
-        torch.set_num_threads(threads)
     params_np = {k: v.detach().numpy().astype(np.float32) for k, v in params.items()}
     return TrainedSimulator(params_np, float("nan"), last)
 
@@ -240,11 +220,11 @@ def system_fits(truth: np.ndarray, user_obs: np.ndarray, item_obs: np.ndarray,
                  cells: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Ranker (ridge on clicks sampled at random cells) and default behaviour scorer, as
     for ``TwoStageMovieLens-v0``."""
-    from recsim_envs.two_stage.envs import _fit_click_scorer
     from recsim_envs.two_stage.items import ItemCatalogue
-    from recsim_envs.two_stage.movielens_env import MovieLensUserSampler
     from recsim_envs.two_stage.ranker import fit_bilinear
-    from recsim_envs.two_stage.simulator import LookupResponse
+    from recsim_envs.two_stage.response import LookupResponse
+    from recsim_envs.two_stage.users import TableUserSampler
+    from recsim_envs.two_stage.world import fit_click_scorer
 
     n_users, n_items = truth.shape
     cu, ci = rng.integers(0, n_users, cells), rng.integers(0, n_items, cells)
@@ -252,8 +232,8 @@ def system_fits(truth: np.ndarray, user_obs: np.ndarray, item_obs: np.ndarray,
     ranker = fit_bilinear(user_obs[cu], item_obs[ci], clicks, ridge=1.0)
     catalogue = ItemCatalogue(features=item_obs, latent=np.zeros((n_items, 0), np.float32),
                               bias=np.zeros(n_items, np.float32))
-    users = MovieLensUserSampler(user_obs, bound=5.0)
-    behaviour = _fit_click_scorer(rng, users, catalogue, LookupResponse(truth), n_cells=10_000)
+    users = TableUserSampler(user_obs, bound=5.0)
+    behaviour = fit_click_scorer(rng, users, catalogue, LookupResponse(truth), n_cells=10_000)
     return ranker.astype(np.float32), behaviour.astype(np.float32)
 
 

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from recsim_envs.data.dataset import _json_default
+
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
 ARRAYS = "world.npz"
@@ -41,16 +43,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, (tuple, set)):
-        return list(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON-serialisable")
 
 
 @dataclass

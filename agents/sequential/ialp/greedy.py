@@ -9,8 +9,8 @@ import numpy as np
 
 from agents.base import AgentError, BaseAgent, as_batch
 from agents.sequential.ialp.pretrain import text_user_of
+from agents.sequential.reference import logged_layout
 from recsim_envs.data import LoggedDataset
-from recsim_envs.sequential.envs import ObsLayout
 
 
 @dataclass
@@ -47,8 +47,7 @@ class LLMGreedy(BaseAgent):
         if llm is None:
             raise AgentError("llm_greedy needs the language-model user: fit(dataset, "
                              "llm=env.unwrapped.make_llm_user(alignment=...))")
-        dataset.require("obs_layout")
-        self.layout = ObsLayout.from_array(dataset.system["obs_layout"])
+        self.layout = logged_layout(dataset)
         self.llm = llm
         self.fitted = True
         return self

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from agents.base import AgentError
-from recsim_envs.sequential.envs import ObsLayout
+from recsim_envs.sequential.observation import ObsLayout
 
 
 def flat_obs(users, feats, hist, fb) -> np.ndarray:

@@ -1,47 +1,38 @@
-"""Networks and replay of the iALP family: the item scorer shared by actor, critic and reward
-model (also used by behaviour cloning), seeded initialisation and a replay ring buffer."""
+"""Networks of the iALP family: the item scorer shared by actor, critic and reward model (also
+used by behaviour cloning) and its seeded initialisation.
+
+Paper: Wang et al., "Large Language Model driven Policy Exploration for Recommender
+Systems", WSDM 2025; the architecture is ours (``docs/sequential.md``).
+"""
 
 from __future__ import annotations
-
-import functools
-from collections.abc import Callable
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from recsim_envs.core.threads import torch_threads
-from recsim_envs.sequential.envs import ObsLayout
+from recsim_envs.core.nn import MLP
+from recsim_envs.sequential.observation import ObsLayout
 
 
-def single_threaded(fn: Callable) -> Callable:
-    """Decorator: run ``fn`` under :func:`torch_threads` (1 thread)."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        with torch_threads(1):
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
-
-def init_params(module: nn.Module, gen: torch.Generator) -> None:
-    """Re-initialise every parameter from ``gen`` (no global torch RNG).
+def init_params(module: nn.Module, generator: torch.Generator) -> None:
+    """Re-initialise every parameter from ``generator`` (no global torch RNG).
 
     Linear weights ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)) (PyTorch's default scale), biases
-    0, embeddings ~ N(0, 0.1^2).
+    0, embeddings ~ N(0, 0.1^2). Not :func:`recsim_envs.core.nn.init_from_generator`: that
+    one draws the biases too (and draws weights with ``uniform_``, a different stream), so
+    switching would change every trained iALP and BC network.
     """
     with torch.no_grad():
         for m in module.modules():
             if isinstance(m, nn.Linear):
                 bound = 1.0 / np.sqrt(m.in_features)
-                m.weight.copy_((torch.rand(m.weight.shape, generator=gen) * 2 - 1) * bound)
+                m.weight.copy_((torch.rand(m.weight.shape, generator=generator) * 2 - 1) * bound)
                 if m.bias is not None:
                     m.bias.zero_()
             elif isinstance(m, nn.Embedding):
-                m.weight.copy_(torch.randn(m.weight.shape, generator=gen) * 0.1)
+                m.weight.copy_(torch.randn(m.weight.shape, generator=generator) * 0.1)
         for name, p in module.named_parameters():
             if name.endswith("item_bias"):
                 p.zero_()
@@ -85,7 +76,7 @@ class ItemScorer(nn.Module):
         self.register_buffer("item_cat", cat)
         self.register_buffer("cat_onehot", torch.cat([onehot, torch.zeros(1, n_cat)]))
         self.n_cat = n_cat
-        self.inter = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 1))
+        self.inter = MLP(4, [16], 1)  # same layers as a Sequential: same state_dict keys
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         lay = self.layout
@@ -109,25 +100,3 @@ class ItemScorer(nn.Module):
         liked = likes[:, self.item_cat] if likes.shape[1] == self.n_cat else torch.zeros_like(seen)
         x = torch.stack([seen, count, recent, liked], dim=-1)  # (n, n_items, 4)
         return self.inter(x)[..., 0]
-
-
-class ReplayBuffer:
-    """Fixed-capacity ring buffer of (s, a, r, s', terminated) as numpy arrays."""
-
-    def __init__(self, dim: int, capacity: int) -> None:
-        self.s = np.zeros((capacity, dim), np.float32)
-        self.s2 = np.zeros((capacity, dim), np.float32)
-        self.a = np.zeros(capacity, np.int64)
-        self.r = np.zeros(capacity, np.float32)
-        self.d = np.zeros(capacity, np.float32)
-        self.capacity, self.size, self.ptr = capacity, 0, 0
-
-    def add(self, s, a, r, s2, d) -> None:
-        i = self.ptr
-        self.s[i], self.a[i], self.r[i], self.s2[i], self.d[i] = s, a, r, s2, d
-        self.ptr = (i + 1) % self.capacity
-        self.size = min(self.size + 1, self.capacity)
-
-    def sample(self, n: int, rng: np.random.Generator) -> tuple[torch.Tensor, ...]:
-        idx = rng.integers(self.size, size=n)
-        return tuple(torch.as_tensor(x[idx]) for x in (self.s, self.a, self.r, self.s2, self.d))

@@ -21,8 +21,9 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from agents.sequential.ialp.networks import ReplayBuffer, single_threaded
 from agents.sequential.ialp.pretrain import IALP
+from agents.sequential.ialp.replay import ReplayBuffer
+from recsim_envs.core.threads import torch_threads
 from recsim_envs.data import LoggedDataset
 
 
@@ -38,7 +39,7 @@ class AIALPFineTune(IALP):
 
     name: ClassVar[str] = "a_ialp_ft"
 
-    @single_threaded
+    @torch_threads(1)
     def fit(self, dataset: LoggedDataset, deployment: Any = None, *,
             llm: Any = None) -> AIALPFineTune:
         super().fit(dataset, deployment, llm=llm)
@@ -70,7 +71,7 @@ class AIALPFineTune(IALP):
         u = self._rng.random((len(p), 1))
         return np.minimum((p.cumsum(1) < u).sum(1), p.shape[1] - 1)
 
-    @single_threaded
+    @torch_threads(1)
     def explore(self, obs: np.ndarray) -> np.ndarray | int:
         """Exploring action for online training episodes."""
         x, single = self._obs(obs)
@@ -78,7 +79,7 @@ class AIALPFineTune(IALP):
             a = self._sample(self.actor(x))
         return int(a[0]) if single else a
 
-    @single_threaded
+    @torch_threads(1)
     def observe(self, obs, action, reward, next_obs, terminated, truncated) -> None:
         """Store one online transition and learn from the replay buffer."""
         self.buffer.add(np.asarray(obs, np.float32), int(action), float(reward),
@@ -150,7 +151,7 @@ class AIALPAdaptive(AIALPFineTune):
         w = torch.softmax(self.config.beta * torch.stack([qj[idx, p] for p in props], 1), dim=1)
         return (w * qs).sum(1)
 
-    @single_threaded
+    @torch_threads(1)
     def explore(self, obs: np.ndarray) -> np.ndarray | int:
         x, single = self._obs(obs)
         with torch.no_grad():
@@ -160,7 +161,7 @@ class AIALPAdaptive(AIALPFineTune):
         a = np.where(pick == 1, a_on, a_pre)
         return int(a[0]) if single else a
 
-    @single_threaded
+    @torch_threads(1)
     def act(self, obs: np.ndarray) -> np.ndarray | int:
         if not self._online:
             return super().act(obs)

@@ -14,6 +14,8 @@ protocol so a real language model or a pretrained encoder can stand behind the s
 
 * :mod:`recsim_envs.prompt.text.paraphrase` - the paraphrase world's writer (many prompt texts,
   one effect); :mod:`recsim_envs.prompt.text.diagnostics` - is a prompt world a fair test of DSO?
+* :mod:`recsim_envs.prompt.text.kernel` - the sentence kernel DSO weighs with;
+  :mod:`recsim_envs.prompt.text.regressor` - the reward regressor q_hat(x, q, e_a).
 
 Modules import no heavy optional packages at import time.
 """

@@ -29,11 +29,7 @@ from typing import Any
 
 import numpy as np
 
-
-def _kernel(a: np.ndarray, b: np.ndarray, tau: float) -> np.ndarray:
-    # the DSO kernel (agents.prompt.dso.kernel_values, Gaussian): d = ||a - b|| / dim
-    d = np.sqrt(((a - b) ** 2).sum(axis=1)) / a.shape[1]
-    return np.exp(-(d**2) / (2.0 * tau**2))
+from recsim_envs.prompt.text.kernel import kernel_distance, kernel_values
 
 
 def within_query_distances(env: Any, n: int, rng: np.random.Generator,
@@ -42,7 +38,7 @@ def within_query_distances(env: Any, n: int, rng: np.random.Generator,
     with two independent uniform prompts, after adding N(0, embedding_noise^2) to each:
     (n,). Its median is DSO's ``within_query`` bandwidth scale."""
     s1, _, s3, _ = _sentence_triples(env, n, rng, embedding_noise)
-    return np.sqrt(((s1 - s3) ** 2).sum(axis=1)) / s1.shape[1]
+    return kernel_distance(s1, s3)
 
 
 def _sentence_triples(env: Any, n: int, rng: np.random.Generator, noise: float):
@@ -71,7 +67,9 @@ def kernel_contrast(env: Any, bandwidth: float, rng: np.random.Generator, n: int
     if not bandwidth > 0:
         raise ValueError(f"bandwidth must be > 0, got {bandwidth}")
     s1, s2, s3, _ = _sentence_triples(env, n, rng, embedding_noise)
-    return float(_kernel(s1, s2, bandwidth).mean() / _kernel(s1, s3, bandwidth).mean())
+    # the DSO kernel, Gaussian
+    same = kernel_values(s1, s2, "gaussian", bandwidth)
+    return float(same.mean() / kernel_values(s1, s3, "gaussian", bandwidth).mean())
 
 
 def prompt_variance_share(env: Any, rng: np.random.Generator, n_queries: int = 100,

@@ -74,15 +74,14 @@ class PromptRewardRegressor:
     def _fit(self, obs, actions, rewards, seed: int) -> PromptRewardRegressor:
         import torch
 
+        from recsim_envs.core.nn import MLP, init_from_generator  # lazy: torch
+
         obs = np.asarray(obs, dtype=np.float32)
         actions = np.asarray(actions, dtype=np.int64)
         rewards = np.asarray(rewards, dtype=np.float32)
-        gen = torch.Generator().manual_seed(int(seed))
+        generator = torch.Generator().manual_seed(int(seed))
         d_o, d_p, h = obs.shape[1], self.prompt_embeddings.shape[1], self.config.hidden
-        net = torch.nn.Sequential(
-            torch.nn.Linear(d_o + d_p, h), torch.nn.ReLU(), torch.nn.Linear(h, 1)
-        )
-        _init_linear(net, gen)
+        net = init_from_generator(MLP(d_o + d_p, [h], 1), generator)
         opt = torch.optim.Adam(
             net.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay,
             fused=True,
@@ -91,7 +90,7 @@ class PromptRewardRegressor:
         y = torch.from_numpy(rewards)
         n = len(y)
         batches = torch.randint(
-            0, n, (self.config.n_steps, min(self.config.batch_size, n)), generator=gen
+            0, n, (self.config.n_steps, min(self.config.batch_size, n)), generator=generator
         )
         for idx in batches:
             loss = ((net(x[idx]).squeeze(-1) - y[idx]) ** 2).mean()
@@ -137,17 +136,3 @@ class PromptRewardRegressor:
     def __call__(self, obs: np.ndarray) -> np.ndarray:
         """Scorer of :class:`recsim_envs.core.policies.SoftmaxPolicy`: (n, d) -> (n, P)."""
         return self.predict_all(obs)
-
-
-def _init_linear(module, gen) -> None:
-    """PyTorch's default Linear init, drawn from ``gen`` so the fit is seeded."""
-    import math
-
-    import torch
-
-    for layer in module.modules():
-        if isinstance(layer, torch.nn.Linear):
-            bound = 1.0 / math.sqrt(layer.in_features)
-            with torch.no_grad():
-                layer.weight.uniform_(-bound, bound, generator=gen)
-                layer.bias.uniform_(-bound, bound, generator=gen)

@@ -52,12 +52,12 @@ class TransformersBackend:
         self.temperature = temperature
 
     def generate(self, prompt: str, seed: int) -> str:
-        gen = self._torch.Generator().manual_seed(int(seed))  # seeded, not global
+        generator = self._torch.Generator().manual_seed(int(seed))  # seeded, not global
         ids = self.tokenizer(prompt, return_tensors="pt")
         kwargs = {"max_new_tokens": self.max_new_tokens, "do_sample": self.temperature > 0}
         if self.temperature > 0:
             kwargs["temperature"] = self.temperature
-            kwargs["generator"] = gen
+            kwargs["generator"] = generator
         out = self.model.generate(**ids, **kwargs)
         return self.tokenizer.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
 

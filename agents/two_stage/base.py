@@ -1,11 +1,13 @@
-"""Offline candidate generators for two-stage recommenders: CE, 1-IPS, 2-IPS, top-k correction.
+"""The base of the two-stage candidate generators: settings, data, training loop and policy.
 
 Ma, Zhao, Yi, Yang, Chen, Tang, Hong, Chi. "Off-policy Learning in Two-stage Recommender
 Systems", WWW 2020. A candidate generator p_theta(a|s) (a softmax over the catalogue)
 nominates k items; a fixed ranker q(a|s,A) picks the item shown. The four agents here share
 one two-tower generator (:class:`agents.networks.TwoTower`) and one training loop over the
 logged positives; they differ only in the per-row weight of -log p_theta(a_i|s_i) and, for
-2-IPS, one extra term (see :meth:`CandidateGenerator.row_terms`):
+2-IPS, one extra term (see :meth:`CandidateGenerator.row_terms`); each is a thin leaf
+module (:mod:`~agents.two_stage.ce`, :mod:`~agents.two_stage.ips`,
+:mod:`~agents.two_stage.topk_correction`, :mod:`~agents.two_stage.two_ips`):
 
     CE                 coef_i = 1
     1-IPS              coef_i = w_i,   w_i = snorm(clip(p(a_i|s_i) / beta_i, 0.01, 10))
@@ -37,6 +39,7 @@ import torch
 
 from agents.base import AgentError, BaseAgent, as_batch
 from agents.networks import TwoTower, init_from_generator
+from agents.two_stage.data import TwoStageShapes, check_two_stage_dataset
 from recsim_envs.data import LoggedDataset
 
 _OPTIMIZERS = ("adagrad", "adam")
@@ -118,105 +121,6 @@ class GeneratorConfig:
             raise ValueError(f"sampled_softmax must be >= 0, got {self.sampled_softmax}")
 
 
-class TwoStageShapes(NamedTuple):
-    """What a two-stage dataset says about the system it was logged from."""
-
-    n_items: int
-    obs_dim: int
-    item_dim: int
-    n_candidates: int
-
-
-def check_two_stage_dataset(
-    dataset: LoggedDataset, n_candidates: int | None = None
-) -> TwoStageShapes:
-    """Validate a dataset for two-stage agents; raise :class:`AgentError` naming the problem.
-
-    Checks: the two-stage family; ``candidates``, ``item_features`` and ``ranker_weights``
-    present; consistent catalogue size and feature shapes between the metadata, the
-    context, the item features and the ranker (a mismatch means the rows were logged from
-    another environment); propensities in (0, 1]; item ids inside the catalogue; at least
-    one positive reward.
-    """
-    if not isinstance(dataset, LoggedDataset):
-        raise AgentError(f"fit needs a LoggedDataset, got {type(dataset).__name__}")
-    family = dataset.meta.info.get("family")
-    if family != "two_stage":
-        raise AgentError(
-            f"two-stage agents learn from two-stage data; this dataset's family is {family!r} "
-            f"(env {dataset.meta.env_id!r})"
-        )
-    missing = [n for n in ("candidates",) if n not in dataset.extras]
-    missing += [n for n in ("item_features", "ranker_weights") if n not in dataset.system]
-    if missing:
-        raise AgentError(
-            f"the dataset lacks {missing}; collect it with recsim_envs.data.collect from a "
-            "two-stage environment"
-        )
-    n = len(dataset)
-    if n == 0:
-        raise AgentError("the dataset has no rows")
-    items = np.asarray(dataset.system["item_features"])
-    ranker = np.asarray(dataset.system["ranker_weights"])
-    n_items, obs_dim = int(dataset.meta.n_actions), dataset.context.shape[1]
-    if items.ndim != 2 or items.shape[0] != n_items:
-        raise AgentError(
-            f"item_features has shape {items.shape} but the metadata says {n_items} items: "
-            "the system arrays come from another environment (mismatched catalogue size)"
-        )
-    info_dim = dataset.meta.info.get("obs_dim", obs_dim)
-    if info_dim != obs_dim:
-        raise AgentError(
-            f"context has {obs_dim} features but the metadata says obs_dim={info_dim}: the "
-            "rows were logged from another environment (mismatched feature shape)"
-        )
-    if ranker.shape != (obs_dim + 1, items.shape[1] + 1):
-        raise AgentError(
-            f"ranker_weights has shape {ranker.shape}; a ranker over {obs_dim} user and "
-            f"{items.shape[1]} item features needs {(obs_dim + 1, items.shape[1] + 1)}: the "
-            "system arrays come from another environment (mismatched feature shape)"
-        )
-    if not (np.all(np.isfinite(items)) and np.all(np.isfinite(ranker))):
-        raise AgentError("item_features or ranker_weights hold NaN or infinite values")
-    cands = np.asarray(dataset.extras["candidates"])
-    k = int(dataset.meta.info.get("n_candidates", cands.shape[1] if cands.ndim == 2 else -1))
-    # Logs drawn without replacement (the paper's protocol) carry the visit's logged items,
-    # not a candidate set of size k.
-    width = (int(dataset.meta.info.get("logged_per_user", k))
-             if dataset.meta.info.get("protocol") == "without_replacement" else k)
-    if cands.ndim != 2 or cands.shape[1] != width:
-        raise AgentError(
-            f"candidates has shape {cands.shape}; expected (n, {width}) (n_candidates={k})")
-    if n_candidates is not None and n_candidates != k:
-        raise AgentError(
-            f"the agent is configured for n_candidates={n_candidates} but the data were "
-            f"logged with k={k}; drop the setting or log with the same k"
-        )
-    pscore = np.asarray(dataset.pscore, dtype=np.float64)
-    bad = ~(np.isfinite(pscore) & (pscore > 0) & (pscore <= 1))
-    if bad.any():
-        row = int(np.flatnonzero(bad)[0])
-        raise AgentError(
-            f"{int(bad.sum())} propensities are zero, missing or outside (0, 1] (first: row "
-            f"{row}, pscore={pscore[row]!r}); importance weights need the logging policy's "
-            "exact positive probability of every logged item"
-        )
-    for name, ids in (("action", dataset.action), ("candidates", cands)):
-        if ids.size and (ids.min() < 0 or ids.max() >= n_items):
-            raise AgentError(
-                f"'{name}' holds item ids in [{ids.min()}, {ids.max()}], outside the catalogue "
-                f"[0, {n_items})"
-            )
-    reward = np.asarray(dataset.reward)
-    if not np.all(np.isfinite(reward)):
-        raise AgentError("reward holds NaN or infinite values")
-    if not np.any(reward > 0):
-        raise AgentError(
-            f"the dataset's {n} rows have no positive reward; these agents learn from logged "
-            "positives (clicks): log more rounds or a better behaviour policy"
-        )
-    return TwoStageShapes(n_items, obs_dim, int(items.shape[1]), k)
-
 
 class PolicyView(NamedTuple):
     """The generator's log-probabilities over a pool of items for one batch.
@@ -259,76 +163,6 @@ def importance_weights(
     w = (log_p_a.detach().double().exp() / pscore).clamp(*clip).float()
     return w / w.mean() if self_normalise else w
 
-
-def two_ips_terms(
-    log_p: torch.Tensor,
-    ranker_scores: torch.Tensor,
-    a_col: torch.Tensor,
-    sets: torch.Tensor,
-    weights: torch.Tensor,
-    ranker_temperature: float,
-    sets_sorted: bool = False,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The two 2-IPS terms for given candidate sets, vectorised over rows and sets.
-
-    Args:
-        log_p: (b, P) log p_theta over the pool (carries gradient).
-        ranker_scores: (b, P) the ranker's scores of the pool items.
-        a_col: (b,) pool column of each row's logged item.
-        sets: (b, tau, k) pool columns drawn from the tempered policy (repeats allowed; the
-            logged item is added by this function).
-        weights: (b,) importance weights w_i (detached).
-        ranker_temperature: T_q of the restricted ranker softmax.
-        sets_sorted: the caller guarantees each set is sorted (skips a sort).
-
-    Returns:
-        coef (b,) = mean_m w_i q_m(a_i), and slate (b,) = mean_m w_i q_m(a_i) sum_{j in A_m,
-        j != a_i} log p(j|s_i), with A_m = {a_i} united with the distinct items of set m and
-        q_m(a_i) = exp(r_a / T_q) / sum_{j in A_m} exp(r_j / T_q) (Ma et al. 2020, Eq. 9 with
-        the authors' sampled approximation).
-    """
-    b, tau, k = sets.shape
-    if not sets_sorted:
-        sets = sets.sort(dim=2).values
-    # In a sorted set, repeats are adjacent: keep the first of each run, and drop the logged
-    # item (it is counted once, separately).
-    co = torch.ones_like(sets, dtype=torch.bool)
-    co[:, :, 1:] = sets[:, :, 1:] != sets[:, :, :-1]
-    co &= sets != a_col.view(b, 1, 1)
-    flat = sets.reshape(b, -1)
-    r = ranker_scores.gather(1, flat).view(b, tau, k) / ranker_temperature
-    r_a = ranker_scores.gather(1, a_col[:, None]) / ranker_temperature  # (b, 1)
-    top = torch.maximum(r.amax(dim=2), r_a)  # (b, tau), for a stable softmax
-    norm = ((r - top[:, :, None]).exp() * co).sum(dim=2) + (r_a - top).exp()
-    wq = weights[:, None] * (r_a - top).exp() / norm  # (b, tau): w_i q_m(a_i)
-    # sum_m wq_m sum_{j in co_m} log p_j = sum_j log p_j * (sum_m wq_m [j in co_m]): scatter the
-    # detached coefficients onto the pool first, so the gradient path is one (b, P) product.
-    coeff = torch.zeros_like(log_p, dtype=wq.dtype)
-    coeff.scatter_add_(1, flat, (wq[:, :, None] * co).view(b, -1))
-    slate = (coeff * log_p).sum(dim=1) / tau
-    return wq.mean(dim=1), slate
-
-
-def sample_sets(
-    probs: torch.Tensor, n_sets: int, set_size: int, generator: torch.Generator
-) -> torch.Tensor:
-    """``n_sets`` sets of ``set_size`` i.i.d. draws from each row of ``probs`` (b, P).
-
-    Returns (b, n_sets, set_size) int64 column indices, each set sorted. Inverse-CDF
-    sampling with sorted uniforms: the order statistics of k uniforms are the normalised
-    cumulative sums of k + 1 exponentials (no sort needed), and the inverse CDF is monotone,
-    so every set comes out sorted (repeats adjacent) and the search visits the CDF in order.
-    A set of i.i.d. draws is unordered, so sorting it changes nothing. Exact up to float
-    rounding of the cumulative sums; faster than ``torch.multinomial`` for many draws.
-    """
-    b, n_cols = probs.shape
-    cdf = probs.double().cumsum(dim=1)
-    uniforms = torch.rand(b, n_sets, set_size + 1, generator=generator, dtype=torch.float64)
-    spacings = -uniforms.clamp_min_(1e-300).log_()  # rand may return exactly 0
-    stats = spacings.cumsum(dim=2)
-    u = (stats[:, :, :-1] / stats[:, :, -1:]) * cdf[:, -1:, None]
-    idx = torch.searchsorted(cdf, u.view(b, -1), right=True)
-    return idx.clamp_max_(n_cols - 1).view(b, n_sets, set_size)
 
 
 class CandidateGenerator(BaseAgent):
@@ -404,7 +238,7 @@ class CandidateGenerator(BaseAgent):
         self._x = torch.from_numpy(np.ascontiguousarray(dataset.context[pos], dtype=np.float32))
         self._action = torch.from_numpy(dataset.action[pos].astype(np.int64))
         self._pscore = torch.from_numpy(dataset.pscore[pos].astype(np.float64))
-        g = torch.Generator().manual_seed(int(cfg.seed))
+        generator = torch.Generator().manual_seed(int(cfg.seed))
         self.shapes = shapes
         self.model = init_from_generator(
             TwoTower(
@@ -414,7 +248,7 @@ class CandidateGenerator(BaseAgent):
                 cfg.hidden,
                 cfg.id_embedding,
             ),
-            g,
+            generator,
         )
         self._set_ranker(np.asarray(dataset.system["ranker_weights"], dtype=np.float32))
         params = self.model.parameters()
@@ -424,7 +258,7 @@ class CandidateGenerator(BaseAgent):
             self._optimizer = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         self._cache = None
         self.fitted = False
-        return g
+        return generator
 
     def train_step(self, rows: torch.Tensor, generator: torch.Generator, where: str = "") -> float:
         """One optimizer step on logged positives ``rows`` (indices); returns the loss.
@@ -446,14 +280,14 @@ class CandidateGenerator(BaseAgent):
 
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> CandidateGenerator:
         """Train on the logged positives of ``dataset`` (see module docstring); returns self."""
-        g = self.begin_fit(dataset)
+        generator = self.begin_fit(dataset)
         n = len(self._action)
         bs = self.config.batch_size
         self.model.train()
         for epoch in range(self.config.epochs):
-            order = torch.randperm(n, generator=g)
+            order = torch.randperm(n, generator=generator)
             for step, start in enumerate(range(0, n, bs)):
-                self.train_step(order[start : start + bs], g, f"epoch {epoch}, step {step}")
+                self.train_step(order[start : start + bs], generator, f"epoch {epoch}, step {step}")
         self._end_fit()
         return self
 
@@ -527,66 +361,3 @@ class CandidateGenerator(BaseAgent):
         self.model, self.shapes = model, shapes
         self._set_ranker(np.asarray(state["ranker_weights"], dtype=np.float32))
         self._cache = None
-
-
-class CE(CandidateGenerator):
-    """Cross-entropy on logged positives: coef_i = 1 (ignores propensities and the ranker)."""
-
-    name: ClassVar[str] = "ce"
-
-    def row_terms(self, batch, view, generator):
-        return torch.ones(len(batch.action)), None
-
-
-class OneIPS(CandidateGenerator):
-    """1-IPS: coef_i = w_i, the clipped, self-normalised p_theta(a_i|s_i) / pscore_i.
-
-    Treats the generator as if it were the whole system (Ma et al. 2020, Sec. 3).
-    """
-
-    name: ClassVar[str] = "ips"
-
-    def row_terms(self, batch, view, generator):
-        return self.weights(batch, view), None
-
-
-class TopKCorrection(CandidateGenerator):
-    """Top-K off-policy correction (Chen et al., "Top-K Off-Policy Correction for a REINFORCE
-    Recommender System", WSDM 2019): the 1-IPS weight times lambda_K = K (1 - p(a|s))^(K-1),
-    with K = n_candidates, then self-normalised (lambda_K treated as a constant)."""
-
-    name: ClassVar[str] = "topk_correction"
-
-    def row_terms(self, batch, view, generator):
-        cfg = self.config
-        log_p_a = view.log_p.gather(1, view.a_col[:, None])[:, 0].detach()
-        k = self.shapes.n_candidates
-        lam = k * (1.0 - log_p_a.exp()).clamp_min(0.0).pow(k - 1)
-        w = importance_weights(log_p_a, batch.pscore, cfg.weight_clip, False) * lam
-        return (w / w.mean().clamp_min(1e-12) if cfg.self_normalise else w), None
-
-
-class TwoIPS(CandidateGenerator):
-    """2-IPS (Ma et al., WWW 2020, Eq. 9 and the authors' sampled estimator).
-
-    For each logged positive, tau = ``n_sets`` sets of k = ``n_candidates`` draws with
-    replacement from softmax(logits / ``policy_temperature``) are drawn in one
-    inverse-CDF search over b rows x (tau k) draws (see :func:`sample_sets`); the logged
-    item is added to every set.
-    See :func:`two_ips_terms` for the weights.
-    """
-
-    name: ClassVar[str] = "two_ips"
-
-    def row_terms(self, batch, view, generator):
-        cfg = self.config
-        w = self.weights(batch, view)
-        k, tau = self.shapes.n_candidates, cfg.n_sets
-        with torch.no_grad():
-            tempered = (view.logits[:, view.draw_from :] / cfg.policy_temperature).softmax(dim=1)
-            sets = sample_sets(tempered, tau, k, generator) + view.draw_from
-            scores = self.ranker_scores(batch.x, view.pool)
-        coef, slate = two_ips_terms(
-            view.log_p, scores, view.a_col, sets, w, cfg.ranker_temperature, sets_sorted=True
-        )
-        return coef, -cfg.alpha * slate.mean()

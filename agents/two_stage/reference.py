@@ -1,6 +1,6 @@
 """Reference policies for two-stage environments: random, popular, logging and the oracle.
 
-They bracket the learned generators of :mod:`agents.two_stage.learners`: ``random`` and ``logging``
+They bracket the learned generators of :mod:`agents.two_stage.base`: ``random`` and ``logging``
 (the behaviour policy itself) are the floors every learned agent must beat, ``popular``
 is the classic non-personalised baseline, and ``oracle`` is the skyline. The oracle is
 NOT an offline agent (``offline = False``): it reads the true click probabilities through
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from agents.base import AgentError, BaseAgent, as_batch
-from agents.two_stage.learners import TwoStageShapes, check_two_stage_dataset
+from agents.two_stage.data import TwoStageShapes, check_two_stage_dataset
 from recsim_envs.core.policies import BehaviourPolicy, sample_categorical
 from recsim_envs.data import LoggedDataset
 

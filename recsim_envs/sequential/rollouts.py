@@ -1,0 +1,95 @@
+"""Logging rollouts of a behaviour policy in ``SequentialRec-v0``, many sessions side by side.
+
+:meth:`~recsim_envs.sequential.envs.SequentialRecEnv.log_sessions` and
+:meth:`~recsim_envs.sequential.envs.SequentialRecEnv.log_rounds` run these and turn the
+columns into a :class:`~recsim_envs.data.dataset.LoggedDataset`. Both loop over turns only:
+``B`` sessions advance together through :class:`~recsim_envs.sequential.dynamics._Dynamics`,
+and a session that ends is replaced by a new training user drawn from ``rng``.
+
+Every function returns the columns ``(context, action, pscore, reward, episode_id, step,
+next_context, terminated, truncated)``: (n, dim), (n,), (n,), (n,), (n,), (n,), (n, dim),
+(n,), (n,), rows interleaved by turn.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recsim_envs.core.policies import BehaviourPolicy, sample_categorical
+from recsim_envs.sequential.dynamics import _Dynamics
+
+
+def _logged_turn(dyn: _Dynamics, policy: BehaviourPolicy, rng: np.random.Generator,
+                 users: np.ndarray, hist: np.ndarray, fb: np.ndarray, t: np.ndarray,
+                 ep: np.ndarray) -> tuple[np.ndarray, ...]:
+    """One turn of B sessions under ``policy`` (in place on hist, fb, t): the B rows
+    ``(context, action, pscore, reward, episode_id, step, next_context, terminated,
+    truncated)``; ``pscore`` is the policy's exact probability of the drawn item."""
+    ctx = dyn.flat_obs(users, hist, fb)
+    probs = policy.probs(ctx)
+    a = sample_categorical(probs, 1, rng)[:, 0]
+    ps = probs[np.arange(len(users)), a]
+    step = t.copy()
+    _, rew, term, trunc = dyn.step(users, hist, fb, t, a)
+    nxt = dyn.flat_obs(users, hist, fb)
+    return ctx, a, ps, rew, ep.copy(), step, nxt, term, trunc
+
+
+def roll_sessions(dyn: _Dynamics, policy: BehaviourPolicy, n_sessions: int,
+                  rng: np.random.Generator, n_parallel: int) -> list[np.ndarray]:
+    """Columns of ``n_sessions`` complete sessions, ``min(n_sessions, n_parallel)`` at a time.
+
+    A finished slot starts a new training user until ``n_sessions`` have started, then
+    stops; rows of stopped slots are not recorded.
+    """
+    train = dyn.world.train_users
+    b = min(int(n_sessions), n_parallel)
+    users = train[rng.integers(len(train), size=b)]
+    hist, fb = dyn.empty_history(b)
+    t = np.zeros(b, np.int64)
+    ep = np.arange(b, dtype=np.int64)
+    live = np.ones(b, dtype=bool)
+    started = b
+    chunks: list[tuple] = []
+    while live.any():
+        row = _logged_turn(dyn, policy, rng, users, hist, fb, t, ep)
+        keep = live.copy()
+        chunks.append(tuple(x[keep] for x in row))
+        term, trunc = row[-2], row[-1]
+        ended = np.flatnonzero((term | trunc) & live)
+        if ended.size:
+            n_new = min(ended.size, int(n_sessions) - started)
+            restart, stop = ended[:n_new], ended[n_new:]
+            live[stop] = False
+            users[restart] = train[rng.integers(len(train), size=restart.size)]
+            dyn.clear(hist, fb, t, ended)
+            ep[restart] = started + np.arange(restart.size)
+            started += restart.size
+    return [np.concatenate(c) for c in zip(*chunks, strict=True)]
+
+
+def roll_rounds(dyn: _Dynamics, policy: BehaviourPolicy, n_rounds: int,
+                rng: np.random.Generator, n_parallel: int) -> list[np.ndarray]:
+    """Columns of exactly ``n_rounds`` transitions, ``min(n_rounds, n_parallel)`` sessions
+    at a time; sessions still running at the end are cut."""
+    train = dyn.world.train_users
+    b = min(n_rounds, n_parallel)
+    users = train[rng.integers(len(train), size=b)]
+    hist, fb = dyn.empty_history(b)
+    t = np.zeros(b, np.int64)
+    ep = np.arange(b, dtype=np.int64)
+    next_ep = b
+    chunks: list[tuple] = []
+    done_rows = 0
+    while done_rows < n_rounds:
+        row = _logged_turn(dyn, policy, rng, users, hist, fb, t, ep)
+        chunks.append(row)
+        done_rows += b
+        term, trunc = row[-2], row[-1]
+        ended = np.flatnonzero(term | trunc)
+        if ended.size:
+            users[ended] = train[rng.integers(len(train), size=ended.size)]
+            dyn.clear(hist, fb, t, ended)
+            ep[ended] = next_ep + np.arange(ended.size)
+            next_ep += ended.size
+    return [np.concatenate(c)[:n_rounds] for c in zip(*chunks, strict=True)]

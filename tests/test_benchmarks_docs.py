@@ -25,6 +25,7 @@ FENCE = re.compile(r"^```([^\n`]*)\n(.*?)^```\s*$", re.S | re.M)
 DOC_FILES = [
     ("docs/quickstart.md", None),
     ("docs/benchmarks.md", None),
+    ("docs/scale.md", None),
     ("README.md", "test"),
 ]
 

@@ -31,9 +31,12 @@ class SequentialVectorEnv(VectorEnv):
 
     metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.SAME_STEP}
     family = FAMILY.name
+    single_env_class: type[SequentialRecEnv] = SequentialRecEnv
+    """The single environment whose world and dynamics the sub-environments share (a
+    subclass over another world sets its own)."""
 
     def __init__(self, num_envs: int = 1, with_text: bool = False, **kwargs: Any) -> None:
-        single = SequentialRecEnv(with_text=with_text, **kwargs)
+        single = self.single_env_class(with_text=with_text, **kwargs)
         self._single = single
         self._dyn = single._dyn
         self.world = single.world

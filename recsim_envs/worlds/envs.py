@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from gymnasium.vector.utils import batch_space
 
 from recsim_envs.sequential.dynamics import _Dynamics
 from recsim_envs.sequential.envs import SequentialRecEnv, _validate_kwargs
@@ -313,19 +312,4 @@ def _action_space(n_items: int):
 class SequentialFromWorldVectorEnv(SequentialVectorEnv):
     """Native vector version of :class:`SequentialFromWorldEnv` (same-step autoreset)."""
 
-    def __init__(self, num_envs: int = 1, with_text: bool = False, **kwargs: Any) -> None:
-        single = SequentialFromWorldEnv(with_text=with_text, **kwargs)
-        self._single = single
-        self._dyn = single._dyn
-        self.world = single.world
-        self.layout = single.layout
-        self.with_text = with_text
-        self.num_envs = int(num_envs)
-        self.single_observation_space = single.observation_space
-        self.single_action_space = single.action_space
-        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
-        self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self._rngs = None
-        self._users = np.zeros(self.num_envs, np.int64)
-        self._hist, self._fb = self._dyn.empty_history(self.num_envs)
-        self._t = np.zeros(self.num_envs, np.int64)
+    single_env_class = SequentialFromWorldEnv

@@ -98,3 +98,18 @@ def test_each_behaviour_policy_draws_from_the_probabilities_it_reports(make):
     assert chi_square_p(np.asarray(draws).ravel(), np.asarray(probs)[0]) > 1e-4
     again, _ = draw_actions(policy, context, 3, np.random.default_rng(2))
     np.testing.assert_array_equal(draws, again)
+
+
+def test_the_two_stage_family_passes_the_softmax_precision_through():
+    import gymnasium as gym
+
+    from benchmarks.families.two_stage import TwoStageFamily
+
+    env = gym.make("recsim_envs/TwoStageSynthetic-v0", n_items=30, n_candidates=3)
+    family = TwoStageFamily()
+    default = family.behaviour_policy(env, {"policy": "softmax"}, 0)
+    fast = family.behaviour_policy(env, {"policy": "softmax", "precision": "float32"}, 0)
+    assert default.precision == "float64" and "precision" not in default.settings()
+    assert fast.settings()["precision"] == "float32"
+    with pytest.raises(ValueError, match="precision"):
+        family.behaviour_policy(env, {"policy": "softmax", "precision": "float16"}, 0)

@@ -1,6 +1,7 @@
 """Property-based tests (hypothesis) of the suite's small exact pieces: the shown-item
-probability, ranking-metric bounds, the Parquet round trip of logged data and the paired
-statistics. Each property is checked on generated inputs, not on one hand-picked case."""
+probability (the logged pscore and the target's distribution), greedy slates, ranking-metric
+bounds, the sequential observation layout, the Parquet round trip of logged data and the
+paired statistics. Each property is checked on generated inputs, not on one hand-picked case."""
 
 from __future__ import annotations
 
@@ -14,9 +15,11 @@ from hypothesis.extra.numpy import arrays
 from recsim_envs.core.stats import diff_ci, holm_bonferroni
 from recsim_envs.data.dataset import DatasetMeta, LoggedDataset
 from recsim_envs.ope.policy import shown_item_distribution
+from recsim_envs.sequential.observation import ObsLayout, flatten_obs
+from recsim_envs.two_stage.ranker import greedy_slate, shown_item_probability
 from recsim_envs.two_stage.ranking_metrics import ranking_metrics
 
-FAST = settings(max_examples=40, deadline=None)
+FAST = settings(max_examples=40, deadline=None, derandomize=True)  # same examples on every run
 
 
 @st.composite
@@ -120,3 +123,60 @@ def test_holm_adjusted_p_values_are_monotone_and_at_least_raw(p_values):
     sorted_adj = np.asarray(adjusted)[order]
     assert np.all(np.diff(sorted_adj) >= -1e-12)
     assert reject == [a <= 0.05 for a in adjusted]
+
+
+@FAST
+@given(small_two_stage())
+def test_the_logged_shown_item_probability_sums_to_one_and_agrees_with_enumeration(case):
+    """``ranker.shown_item_probability`` (the pscore written into two-stage logs), item by
+    item, against enumerating every ordered k-tuple of i.i.d. candidate draws."""
+    probs, scores, k = case
+    n_items = probs.shape[1]
+    items = np.arange(n_items)
+    got = shown_item_probability(np.repeat(probs, n_items, 0), np.repeat(scores, n_items, 0),
+                                 items, k)
+    want = np.zeros(n_items)
+    for draws in itertools.product(range(n_items), repeat=k):
+        want[_best_ranked(set(draws), scores[0])] += np.prod(probs[0, list(draws)])
+    support = probs[0] > 0
+    np.testing.assert_allclose(got[support], want[support], atol=1e-12)
+    assert np.isclose(got[support].sum(), 1.0)
+
+
+@FAST
+@given(st.integers(1, 6).flatmap(lambda k: st.tuples(
+    arrays(np.int64, (3, k), elements=st.integers(0, 7)),
+    arrays(np.float64, (3, k), elements=st.integers(-2, 2).map(float)),
+    st.integers(1, k))))
+def test_greedy_slates_are_the_top_distinct_candidates_in_the_rankers_order(case):
+    candidates, raw_scores, slate_size = case
+    # a candidate's score is a function of the item (repeats score the same)
+    item_score = {int(i): s for i, s in zip(candidates.ravel(), raw_scores.ravel())}
+    scores = np.vectorize(lambda i: item_score[int(i)])(candidates).astype(np.float64)
+    got = greedy_slate(scores, candidates, slate_size)
+    for row in range(len(candidates)):
+        distinct = sorted(set(candidates[row].tolist()), key=lambda a: (-item_score[a], a))
+        want = (distinct + [-1] * slate_size)[:slate_size]
+        assert got[row].tolist() == want
+
+
+@FAST
+@given(n=st.integers(1, 5), user_dim=st.integers(0, 4), history_len=st.integers(1, 5),
+       seed=st.integers(0, 2**31 - 1))
+def test_observation_layout_split_inverts_flatten(n, user_dim, history_len, seed):
+    rng = np.random.default_rng(seed)
+    layout = ObsLayout(n_users=50, n_items=30, user_dim=user_dim, history_len=history_len)
+    obs = {
+        "user_id": rng.integers(0, 50, n),
+        "user_features": rng.random((n, user_dim)).astype(np.float32),
+        "recent_items": rng.integers(0, 31, (n, history_len)),
+        "recent_feedback": rng.integers(0, 6, (n, history_len)).astype(np.float32),
+    }
+    flat = flatten_obs(obs)
+    assert flat.shape == (n, layout.dim)
+    users, features, items, feedback = layout.split(flat)
+    np.testing.assert_array_equal(users, obs["user_id"])
+    np.testing.assert_array_equal(features, obs["user_features"])
+    np.testing.assert_array_equal(items, obs["recent_items"])
+    np.testing.assert_array_equal(feedback, obs["recent_feedback"])
+    assert ObsLayout.from_array(layout.to_array()) == layout

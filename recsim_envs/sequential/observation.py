@@ -25,24 +25,24 @@ class ObsLayout:
     """Where each part of the observation sits in the flat vector.
 
     Flat observation (float32, length ``dim``):
-    ``[user_id (1), user_features (d_user), items (k), feedback (k)]``; ``items`` are ids
+    ``[user_id (1), user_features (user_dim), items (k), feedback (k)]``; ``items`` are ids
     (as floats) padded with ``n_items`` at the front, ``feedback`` the ratings, 0 for padding.
     """
 
     n_users: int
     n_items: int
-    d_user: int
+    user_dim: int
     history_len: int
 
     @property
     def dim(self) -> int:
-        return 1 + self.d_user + 2 * self.history_len
+        return 1 + self.user_dim + 2 * self.history_len
 
     def split(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(n, dim) -> user ids (n,) int64, features (n, d_user), items (n, k) int64,
+        """(n, dim) -> user ids (n,) int64, features (n, user_dim), items (n, k) int64,
         feedback (n, k)."""
         flat = np.asarray(flat)
-        k, d = self.history_len, self.d_user
+        k, d = self.history_len, self.user_dim
         return (
             flat[:, 0].astype(np.int64),
             flat[:, 1:1 + d],
@@ -51,12 +51,12 @@ class ObsLayout:
         )
 
     def to_array(self) -> np.ndarray:
-        return np.array([self.n_users, self.n_items, self.d_user, self.history_len], np.int64)
+        return np.array([self.n_users, self.n_items, self.user_dim, self.history_len], np.int64)
 
     @classmethod
     def from_array(cls, arr: np.ndarray) -> ObsLayout:
         a = [int(x) for x in np.asarray(arr).ravel()]
-        return cls(n_users=a[0], n_items=a[1], d_user=a[2], history_len=a[3])
+        return cls(n_users=a[0], n_items=a[1], user_dim=a[2], history_len=a[3])
 
 
 def flatten_obs(obs: dict[str, np.ndarray]) -> np.ndarray:
@@ -78,7 +78,7 @@ def _single_obs_space(layout: ObsLayout, rating_max: float) -> spaces.Dict:
     k = layout.history_len
     return spaces.Dict({
         "user_id": spaces.Discrete(layout.n_users),
-        "user_features": spaces.Box(0.0, 1.0, (layout.d_user,), np.float32),
+        "user_features": spaces.Box(0.0, 1.0, (layout.user_dim,), np.float32),
         "recent_items": spaces.MultiDiscrete(np.full(k, layout.n_items + 1, np.int64)),
         "recent_feedback": spaces.Box(0.0, float(rating_max), (k,), np.float32),
     })
@@ -96,7 +96,7 @@ class SequentialFlatObservation(gym.ObservationWrapper):
         super().__init__(env)
         lay: ObsLayout = env.unwrapped.layout
         rmax = float(env.unwrapped.world.rating_max)
-        k, d = lay.history_len, lay.d_user
+        k, d = lay.history_len, lay.user_dim
         low = np.zeros(lay.dim, np.float32)
         high = np.concatenate([[lay.n_users - 1], np.ones(d), np.full(k, lay.n_items),
                                np.full(k, rmax)]).astype(np.float32)

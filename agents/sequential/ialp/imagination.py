@@ -17,7 +17,7 @@ from recsim_envs.sequential.observation import ObsLayout
 
 
 def flat_obs(users, feats, hist, fb) -> np.ndarray:
-    """(n,), (n, d_user), (n, k), (n, k) -> (n, dim) flat observations (``ObsLayout``)."""
+    """(n,), (n, user_dim), (n, k), (n, k) -> (n, dim) flat observations (``ObsLayout``)."""
     return np.concatenate([users[:, None].astype(np.float32), feats, hist.astype(np.float32),
                            fb], axis=1).astype(np.float32)
 

@@ -63,7 +63,7 @@ class ItemScorer(nn.Module):
         n, d_f = layout.n_items, f.shape[1]
         self.feat_in = nn.Linear(d_f, d_emb, bias=False)
         self.emb_in = nn.Embedding(n + 1, d_emb)
-        d_in = layout.d_user + layout.history_len * (d_emb + 1)
+        d_in = layout.user_dim + layout.history_len * (d_emb + 1)
         self.mlp = nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
                                  nn.ReLU())
         self.query = nn.Linear(hidden, d_emb)
@@ -80,7 +80,7 @@ class ItemScorer(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         lay = self.layout
-        d, k = lay.d_user, lay.history_len
+        d, k = lay.user_dim, lay.history_len
         user = obs[:, 1:1 + d]
         items = obs[:, 1 + d:1 + d + k].long().clamp(0, lay.n_items)
         fb = obs[:, 1 + d + k:1 + d + 2 * k] / self.rating_max

@@ -17,6 +17,8 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> None:
+    import argparse
+
     import gymnasium as gym
 
     import recsim_envs  # noqa: F401  (registers the ids)
@@ -24,7 +26,13 @@ def main(argv: list[str]) -> None:
     from recsim_envs.data import collect
     from recsim_envs.two_stage.movielens_synth import make_tables, write_ml100k
 
-    n_users, n_movies, n_ratings = (int(a) for a in argv) if argv else (943, 1682, 100_000)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("sizes", nargs="*", type=int, metavar="N",
+                        help="n_users n_movies n_ratings (default: ML-100K's 943 1682 100000)")
+    sizes = parser.parse_args(argv).sizes
+    if sizes and len(sizes) != 3:
+        parser.error("give three sizes: n_users n_movies n_ratings")
+    n_users, n_movies, n_ratings = sizes or (943, 1682, 100_000)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         folder = write_ml100k(Path(tmp) / "data", make_tables(n_users, n_movies, n_ratings))

@@ -89,3 +89,8 @@ CASES["recsim_envs/SequentialFromWorld-v0"] = lambda tmp: {
     **_fitted_world_case(tmp), "max_turns": 8}
 CASES["recsim_envs/SequentialFromWorld-v0/click"] = lambda tmp: {
     **_fitted_world_case(tmp), "reward_type": "click", "history_len": 3}
+# --- the learner interface: item-feature keys (issue 19) ---
+CASES["recsim_envs/SequentialRec-v0/item-features"] = lambda tmp: {
+    "n_users": 40, "n_items": 30, "max_turns": 8, "item_features": True}
+CASES["recsim_envs/SequentialFromWorld-v0/item-features"] = lambda tmp: {
+    **_fitted_world_case(tmp), "max_turns": 8, "item_features": True}

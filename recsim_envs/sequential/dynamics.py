@@ -52,6 +52,15 @@ class _Dynamics:
                 distance_threshold = float(np.quantile(off, 0.05))
             self.dist = np.pad(dist, ((0, 1), (0, 1)), constant_values=np.inf)
         self.distance_threshold = distance_threshold
+        # (n_items + 1, d) public item attributes, padding row 0; set by show_item_features
+        self.item_table: np.ndarray | None = None
+
+    def show_item_features(self) -> None:
+        """Add ``item_features`` (n_items, d) and ``recent_item_features`` (k, d) to every
+        observation (``SequentialRec-v0(item_features=True)``): the public catalogue
+        attributes of :meth:`SequentialWorld.item_features`, 0 for padding slots."""
+        feats = self.world.item_features().astype(np.float32)
+        self.item_table = np.vstack([feats, np.zeros((1, feats.shape[1]), np.float32)])
 
     def empty_history(self, b: int) -> tuple[np.ndarray, np.ndarray]:
         """(B, L) item ids (all padding) and (B, L) ratings (all 0) of B new sessions."""
@@ -64,12 +73,18 @@ class _Dynamics:
 
     def obs(self, users: np.ndarray, hist: np.ndarray, fb: np.ndarray) -> dict[str, np.ndarray]:
         """Batched Dict observation of B sessions."""
-        return {
+        out = {
             "user_id": users.astype(np.int64),
             "user_features": self.user_features[users],
             "recent_items": hist[:, -self.k:].copy(),
             "recent_feedback": fb[:, -self.k:].copy(),
         }
+        if self.item_table is not None:
+            table = self.item_table
+            out["item_features"] = np.broadcast_to(table[:-1], (len(users), *table[:-1].shape)
+                                                   ).copy()
+            out["recent_item_features"] = table[out["recent_items"]]
+        return out
 
     def flat_obs(self, users: np.ndarray, hist: np.ndarray, fb: np.ndarray) -> np.ndarray:
         """(B, dim) flat observations (:class:`~recsim_envs.sequential.observation.ObsLayout`)."""
@@ -88,6 +103,31 @@ class _Dynamics:
             return repeat | (same > self.max_same)
         d = self.dist[prev, actions[:, None]]
         return repeat | (d < self.distance_threshold).any(axis=1)
+
+    def safe_items(self, hist: np.ndarray) -> np.ndarray:
+        """(B, L) history -> (B, n_items) bool: items on which the quit rule would *not*
+        end the session (the action mask, sb3-contrib's convention).
+
+        Element-wise ``~would_quit(hist, j)`` for every item ``j``, in one batched call. A
+        row where every item would end the session is all True (a mask must allow some
+        action; the user then leaves whatever is shown). Quitting that does not depend on
+        the item (a fitted world's patience) is not part of the mask.
+        """
+        n, b = self.world.n_items, len(hist)
+        prev = hist[:, self.L - (self.window - 1):] if self.window > 1 else hist[:, :0]
+        quits = np.zeros((b, n + 1), bool)  # column n: the padding id
+        np.put_along_axis(quits, prev, True, axis=1)
+        quits = quits[:, :n]
+        if self.quit_rule == "category":
+            n_cat = int(self.cat.max()) + 1
+            cat_prev = np.where(prev == self.pad, n_cat, self.cat[prev])
+            counts = (cat_prev[:, :, None] == np.arange(n_cat)).sum(axis=1)  # (B, n_cat)
+            quits |= counts[:, self.cat[:n]] + 1 > self.max_same
+        else:
+            quits |= (self.dist[prev][:, :, :n] < self.distance_threshold).any(axis=1)
+        safe = ~quits
+        safe[~safe.any(axis=1)] = True
+        return safe
 
     def rating(self, users: np.ndarray, actions: np.ndarray) -> np.ndarray:
         """(B,) users, (B,) items -> (B,) true ratings."""

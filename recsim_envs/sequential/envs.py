@@ -83,6 +83,18 @@ class SequentialRecEnv(gym.Env):
       (padding sits at the front).
     - ``recent_feedback``: ``Box(0, rating_max, (history_len,))`` - the ratings given to those
       items, 0 for padding.
+    - With ``item_features=True`` (as RecSim passes the candidate documents' features):
+      ``item_features``: ``Box(0, 1, (n_items, d))`` - the public catalogue attributes of
+      every action (category, colour and material one-hots, popularity; ``d = 23`` for the
+      synthetic world; constant within a world), and ``recent_item_features``:
+      ``Box(0, 1, (history_len, d))`` - the same rows for ``recent_items``, 0 for padding.
+
+    ## Action Mask
+
+    ``env.unwrapped.action_masks()`` returns a bool array ``(n_items,)``: True for the items
+    on which the quit rule below would *not* end the session (sb3-contrib's ``MaskablePPO``
+    convention); ``info["action_mask"]`` carries the same array after ``reset`` and every
+    ``step``. If every item would end the session, every entry is True.
 
     ## Rewards
 
@@ -113,7 +125,8 @@ class SequentialRecEnv(gym.Env):
     ``n_users=300, n_items=200, world_seed=0, data_dir=None, history_len=5,
     max_turns=30, reward_type="rating", click_threshold=4.0, quit_rule="category",
     quit_window=5, max_same_category=2, distance_threshold=None, test_fraction=0.2,
-    rating_min=1.0, rating_max=5.0, with_text=True, render_mode=None``. ``data_dir``
+    rating_min=1.0, rating_max=5.0, with_text=True, item_features=False,
+    render_mode=None``. ``data_dir``
     points at a Coat/Yahoo pseudo-ground-truth rating file (see
     :func:`~recsim_envs.sequential.world.load_rating_matrix`); its shape overrides
     ``n_users``/``n_items``. ``with_text=False`` skips building ``info["state_text"]``.
@@ -128,7 +141,8 @@ class SequentialRecEnv(gym.Env):
 
     ## Version History
 
-    - v0: initial version.
+    - v0: initial version. ``item_features`` and the action mask (issue 19) add keys and
+      an info entry; the default observation and the dynamics are unchanged.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
@@ -140,7 +154,8 @@ class SequentialRecEnv(gym.Env):
                  quit_rule: str = "category", quit_window: int = 5,
                  max_same_category: int = 2, distance_threshold: float | None = None,
                  test_fraction: float = 0.2, rating_min: float = 1.0, rating_max: float = 5.0,
-                 with_text: bool = True, render_mode: str | None = None) -> None:
+                 with_text: bool = True, item_features: bool = False,
+                 render_mode: str | None = None) -> None:
         _validate_kwargs(history_len, max_turns, reward_type, quit_rule, quit_window,
                          max_same_category, n_users, n_items, test_fraction)
         if render_mode not in (None, "ansi"):
@@ -154,12 +169,23 @@ class SequentialRecEnv(gym.Env):
                            rating_min=rating_min, rating_max=rating_max, with_text=with_text)
         self._dyn = _make_dynamics(**self.kwargs)
         self.world = self._dyn.world
+        self._setup(history_len, with_text, item_features, render_mode,
+                    spaces.Discrete(self.world.n_items))
+
+    def _setup(self, history_len: int, with_text: bool, item_features: bool,
+               render_mode: str | None, action_space: spaces.Space) -> None:
+        # The state every variant of this environment shares, once its dynamics exist.
+        if item_features:
+            self._dyn.show_item_features()
+            self.kwargs["item_features"] = True  # default kwargs stay as they were
         self.layout = ObsLayout(self.world.n_users, self.world.n_items,
                                 self._dyn.user_features.shape[1], history_len)
         self.with_text = with_text
         self.render_mode = render_mode
-        self.observation_space = _single_obs_space(self.layout, rating_max)
-        self.action_space = spaces.Discrete(self.world.n_items)
+        item_dim = 0 if self._dyn.item_table is None else self._dyn.item_table.shape[1]
+        self.observation_space = _single_obs_space(self.layout, self.world.rating_max,
+                                                   item_dim)
+        self.action_space = action_space
         self._user = np.zeros(1, np.int64)
         self._hist, self._fb = self._dyn.empty_history(1)
         self._t = np.zeros(1, np.int64)
@@ -202,13 +228,18 @@ class SequentialRecEnv(gym.Env):
         return None
 
     # ----------------------------------------------------------------- helpers
+    def action_masks(self) -> np.ndarray:
+        """(n_items,) bool: the items on which the documented quit rule would not end the
+        session now (sb3-contrib's convention; all True if every item would)."""
+        return self._dyn.safe_items(self._hist)[0]
+
     def _obs(self) -> dict[str, Any]:
         o = self._dyn.obs(self._user, self._hist, self._fb)
-        return {"user_id": int(o["user_id"][0]), "user_features": o["user_features"][0],
-                "recent_items": o["recent_items"][0], "recent_feedback": o["recent_feedback"][0]}
+        return {k: int(v[0]) if k == "user_id" else v[0] for k, v in o.items()}
 
     def _info(self, rating: float | None, term: bool, trunc: bool) -> dict[str, Any]:
-        info: dict[str, Any] = {"user_id": int(self._user[0]), "turn": int(self._t[0])}
+        info: dict[str, Any] = {"user_id": int(self._user[0]), "turn": int(self._t[0]),
+                                "action_mask": self.action_masks()}
         if rating is not None:
             info["rating"] = rating
         if term:

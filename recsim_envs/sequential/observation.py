@@ -73,15 +73,21 @@ def flatten_obs(obs: dict[str, np.ndarray]) -> np.ndarray:
     return flat if batched else flat[0]
 
 
-def _single_obs_space(layout: ObsLayout, rating_max: float) -> spaces.Dict:
-    # The Dict observation space of one session (see SequentialRecEnv's docstring).
+def _single_obs_space(layout: ObsLayout, rating_max: float,
+                      item_dim: int = 0) -> spaces.Dict:
+    # The Dict observation space of one session (see SequentialRecEnv's docstring);
+    # item_dim > 0 adds the public item attributes (item_features=True).
     k = layout.history_len
-    return spaces.Dict({
+    keys = {
         "user_id": spaces.Discrete(layout.n_users),
         "user_features": spaces.Box(0.0, 1.0, (layout.user_dim,), np.float32),
         "recent_items": spaces.MultiDiscrete(np.full(k, layout.n_items + 1, np.int64)),
         "recent_feedback": spaces.Box(0.0, float(rating_max), (k,), np.float32),
-    })
+    }
+    if item_dim:
+        keys["item_features"] = spaces.Box(0.0, 1.0, (layout.n_items, item_dim), np.float32)
+        keys["recent_item_features"] = spaces.Box(0.0, 1.0, (k, item_dim), np.float32)
+    return spaces.Dict(keys)
 
 
 class SequentialFlatObservation(gym.ObservationWrapper):

@@ -25,7 +25,9 @@ class SequentialVectorEnv(VectorEnv):
     :func:`~recsim_envs.core.vector.sub_env_generators`) and draws exactly what a single
     env reset with ``seed + i`` draws, so the two agree; the turn arithmetic is one batched
     numpy call. A finished sub-env resets within the same step; its final observation is in
-    ``info["final_obs"]`` (mask ``info["_final_obs"]``). ``info["state_text"]`` (object
+    ``info["final_obs"]`` (mask ``info["_final_obs"]``). ``info["action_mask"]``
+    (num_envs, n_items) holds each sub-env's action mask for the observation returned
+    (:meth:`action_masks`). ``info["state_text"]`` (object
     array) only when ``with_text=True``.
     """
 
@@ -100,12 +102,19 @@ class SequentialVectorEnv(VectorEnv):
             fresh = self._dyn.obs(self._users[ended], self._hist[ended], self._fb[ended])
             for key in obs:
                 obs[key][ended] = fresh[key]
+            infos["action_mask"] = self.action_masks()  # the new sessions' masks
             if self.with_text:
                 infos["state_text"] = self._infos()["state_text"]
         return obs, reward.astype(np.float64), term, trunc, infos
 
+    def action_masks(self) -> np.ndarray:
+        """(num_envs, n_items) bool: per sub-env, the items on which the documented quit
+        rule would not end the session (see :meth:`SequentialRecEnv.action_masks`)."""
+        return self._dyn.safe_items(self._hist)
+
     def _infos(self) -> dict[str, Any]:
-        infos: dict[str, Any] = {"user_id": self._users.copy(), "turn": self._t.copy()}
+        infos: dict[str, Any] = {"user_id": self._users.copy(), "turn": self._t.copy(),
+                                 "action_mask": self.action_masks()}
         if self.with_text:
             k = self.layout.history_len
             infos["state_text"] = np.array(

@@ -15,7 +15,6 @@ import numpy as np
 
 from recsim_envs.sequential.dynamics import _Dynamics
 from recsim_envs.sequential.envs import SequentialRecEnv, _validate_kwargs
-from recsim_envs.sequential.observation import ObsLayout, _single_obs_space
 from recsim_envs.sequential.vector_env import SequentialVectorEnv
 from recsim_envs.sequential.world import CATEGORIES, SequentialWorld
 from recsim_envs.two_stage.envs import TwoStageEnv, TwoStageVectorEnv
@@ -258,7 +257,10 @@ class SequentialFromWorldEnv(SequentialRecEnv):
     ``world`` (directory, required), ``history_len=5``, ``max_turns=30``,
     ``reward_type="rating"``, ``click_threshold=None``, ``quit_window=5``,
     ``max_same_category=2``, ``with_text=True``, ``world_seed=None`` (an int redraws the
-    held-out user split; the benchmark runner sets it per seed).
+    held-out user split; the benchmark runner sets it per seed), ``item_features=False``
+    (True adds ``item_features`` and ``recent_item_features`` as in ``SequentialRec-v0``).
+    ``env.unwrapped.action_masks()`` and ``info["action_mask"]``: the items on which the
+    category rule would not end the session (the patience limit is not in the mask).
 
     ## Version History
     - v0: initial version.
@@ -267,7 +269,8 @@ class SequentialFromWorldEnv(SequentialRecEnv):
     def __init__(self, world: str | None = None, history_len: int = 5, max_turns: int = 30,
                  reward_type: str = "rating", click_threshold: float | None = None,
                  quit_window: int = 5, max_same_category: int = 2, with_text: bool = True,
-                 world_seed: int | None = None, render_mode: str | None = None) -> None:
+                 world_seed: int | None = None, render_mode: str | None = None,
+                 item_features: bool = False) -> None:
         fitted = _world(world)
         _validate_kwargs(history_len, max_turns, reward_type, "category", quit_window,
                          max_same_category, fitted.n_users, fitted.n_items, 0.5)
@@ -284,16 +287,8 @@ class SequentialFromWorldEnv(SequentialRecEnv):
         self._dyn = _PatienceDynamics(
             self.world, history_len, max_turns, reward_type, click_threshold, "category",
             quit_window, max_same_category, None, patience=np.asarray(fitted.arrays["patience"]))
-        self.layout = ObsLayout(self.world.n_users, self.world.n_items,
-                                self._dyn.user_features.shape[1], history_len)
-        self.with_text = with_text
-        self.render_mode = render_mode
-        self.observation_space = _single_obs_space(self.layout, self.world.rating_max)
-        self.action_space = _action_space(self.world.n_items)
-        self._user = np.zeros(1, np.int64)
-        self._hist, self._fb = self._dyn.empty_history(1)
-        self._t = np.zeros(1, np.int64)
-        self._last = ""
+        self._setup(history_len, with_text, item_features, render_mode,
+                    _action_space(self.world.n_items))
 
     def log_rounds(self, *args: Any, **kwargs: Any):
         data = super().log_rounds(*args, **kwargs)

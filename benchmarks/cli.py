@@ -18,7 +18,14 @@ import signal
 import sys
 from pathlib import Path
 
-from benchmarks.spec import BenchmarkSpec, EnvSpec, SpecError, load_spec, parse_agent_arg
+from benchmarks.spec import (
+    AgentSpec,
+    BenchmarkSpec,
+    EnvSpec,
+    SpecError,
+    load_spec,
+    parse_agent_arg,
+)
 from benchmarks.suites import DATA_SUITES, SIZES, SUITES, builtin_suite
 from recsim_envs.core.io import write_text_atomic
 
@@ -113,7 +120,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
             require_data()
         specs = [_resolve_spec(t, args.size) for t in targets]
-        extra = [parse_agent_arg(a) for a in args.agent or []]
+        extra = [_plug_in_label(parse_agent_arg(a), a) for a in args.agent or []]
+        if args.only and extra:
+            dropped = [a.name for a in extra if a.name not in args.only]
+            if dropped:
+                raise SpecError(f"--agent added {dropped} but --only does not list "
+                                f"{'it' if len(dropped) == 1 else 'them'}; add "
+                                f"{' '.join(dropped)} to --only, or drop --only")
         envs = _env_args(args.env or [])
         if args.executor not in EXECUTORS:
             raise SpecError(f"unknown executor {args.executor!r}; use one of {EXECUTORS}")
@@ -136,6 +149,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
             if args.seeds is not None:
                 changes["seeds"] = args.seeds
             final.append(spec.replace(**changes))
+        from benchmarks.preflight import check_specs
+
+        # Every agent and environment is checked before any cell logs data (exit 2 lists
+        # every problem); this also builds each world once before workers need it.
+        check_specs(final, log=None if args.quiet else _stderr)
     except SpecError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -170,6 +188,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"  - {f}", file=sys.stderr)
         return EXIT_FAILED_CELLS
     return EXIT_OK
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _plug_in_label(agent_spec: AgentSpec, text: str) -> AgentSpec:
+    """``--agent module:Class`` without a label is labelled by the class's own ``name``
+    (what its author calls it), else by the class name; unresolvable classes keep the
+    class name (the preflight check reports them)."""
+    if "=" in text or ":" not in text:
+        return agent_spec
+    import agents
+
+    try:
+        cls = agents.resolve(agent_spec.agent)
+    except Exception:
+        return agent_spec
+    name = getattr(cls, "name", None)
+    if isinstance(name, str) and name and "name" in vars(cls):
+        return AgentSpec(name=name, agent=agent_spec.agent, settings=agent_spec.settings)
+    return agent_spec
 
 
 def _report(spec: BenchmarkSpec, summary: object) -> None:
@@ -266,7 +306,7 @@ def build_parser(prog: str = "python -m benchmarks") -> argparse.ArgumentParser:
     run.add_argument("--env", action="append", metavar="[LABEL=]ID",
                      help="run on this environment instead of the spec's, with its default "
                      "settings: a registered id, or module.path:ID for one registered by "
-                     "your own module (e.g. examples.my_env:MyTwoStage-v0); repeatable")
+                     "your own module (e.g. recsim_envs.examples.my_env:MyTwoStage-v0); repeatable")
     run.add_argument("--only", nargs="+", metavar="LABEL",
                      help="run only the agents with these labels")
     run.add_argument("--workers", type=int, default=1, help="cells run in parallel (default 1)")

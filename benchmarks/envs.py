@@ -6,7 +6,7 @@ names one that the module ``mypkg.envs`` registers with Gymnasium when imported 
 module and returns the id ``MyEnv-v0``. The family that runs it is the spec's ``family``;
 the environment must implement that family's interface (``log_rounds`` and the family's
 attributes), which subclassing a built-in environment of the family gives. See
-``examples/my_env.py``.
+``recsim_envs/examples/my_env.py``.
 """
 
 from __future__ import annotations

@@ -333,8 +333,13 @@ class RayExecutor:
                 ray.init(**self._init_kwargs())
             except ConnectionError as exc:
                 raise RuntimeError(
-                    f"could not connect to the Ray cluster at {self.address!r}: {exc}; "
-                    "start it with `ray start --head` or check --address"
+                    f"could not connect to the Ray cluster at {self.address!r}: "
+                    f"{_first_line(exc)}; start it with `ray start --head` or check --address"
+                ) from exc
+            except Exception as exc:  # a local start that failed (e.g. timed out under load)
+                raise RuntimeError(
+                    f"Ray could not start ({type(exc).__name__}: {_first_line(exc)}); no cell "
+                    "was run: try again, or use --executor local"
                 ) from exc
             finally:
                 if threading.current_thread() is threading.main_thread():
@@ -368,3 +373,9 @@ class RayExecutor:
             bars.close()
             if started:
                 ray.shutdown()
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (Ray's can span a page)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

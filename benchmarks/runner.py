@@ -354,14 +354,54 @@ def run_benchmark(
         log(f"{spec.name}: {n_stale} finished cell(s) run again: their agent's code changed")
     context = context or RunContext.current()
 
+    lines = ProgressLines(spec.name, len(todo))
+
     def on_row(row: dict[str, Any]) -> None:
         append_row(path, row)
         summary.rows.append(row)
         if row["status"] != "ok":
             summary.failures.append(row["error"])
             log(f"FAILED {row['error']}")
+        if not progress:  # the bars say it on a terminal; a redirected log gets a line
+            log(lines.finished(row))
 
     if todo:
         runner = get_executor(executor, workers)
+        if not progress:
+            log(f"{spec.name} ({spec.size}): {len(todo)} cell(s) to run on {workers} "
+                f"worker(s) with the {executor} executor")
         runner.run(todo, context, on_row, progress=progress)
     return summary
+
+
+class ProgressLines:
+    """One line per finished cell for logs without a terminal: counts, the cell's time and
+    an estimate of the time left (cells done so far per wall second, so parallel workers
+    are counted)."""
+
+    def __init__(self, suite: str, n_cells: int, clock: Callable[[], float] = time.monotonic):
+        self.suite, self.n_cells, self.n_done = suite, n_cells, 0
+        self._clock = clock
+        self._start = clock()
+
+    def finished(self, row: dict[str, Any]) -> str:
+        self.n_done += 1
+        elapsed = self._clock() - self._start
+        left = elapsed / self.n_done * (self.n_cells - self.n_done)
+        cell_s = (row.get("timing") or {}).get("total_s")
+        took = f", {cell_s:.1f} s" if isinstance(cell_s, int | float) else ""
+        label = f"{row['env']['name']}/{row['agent']['name']}/seed{row['seed_index']}"
+        return (f"{self.suite}: {self.n_done}/{self.n_cells} cells done ({label} "
+                f"{row['status']}{took}); {_duration(elapsed)} elapsed, about "
+                f"{_duration(left)} left")
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

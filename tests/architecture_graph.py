@@ -19,11 +19,13 @@ BEGIN, END = "<!-- generated: begin -->", "<!-- generated: end -->"
 NODES = (
     "recsim_envs.core", "recsim_envs.two_stage", "recsim_envs.prompt", "recsim_envs.sequential",
     "recsim_envs.worlds", "recsim_envs.data", "recsim_envs.evaluation", "recsim_envs.ope",
-    "recsim_envs", "agents.two_stage", "agents.prompt", "agents.sequential", "agents",
+    "recsim_envs", "recsim_envs.examples", "agents.two_stage", "agents.prompt",
+    "agents.sequential", "agents",
     "benchmarks.families", "benchmarks",
 )
 """Longest prefix first wins: ``recsim_envs`` and ``agents`` stand for their top-level
-modules (registration, families; the agent base, registry, networks, reference agents)."""
+modules (registration, families; the agent base, registry, networks, reference agents).
+``recsim_envs.examples`` is user code shipped with the package: it sits above the agents."""
 
 
 def node_of(module: str) -> str | None:

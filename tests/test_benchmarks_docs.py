@@ -1,7 +1,8 @@
 """Code blocks of the docs run as written, so they cannot go stale.
 
 In each Markdown file listed below, the ```python blocks and the shell blocks marked
-```bash test run in order, in one empty directory (with the repository importable):
+```bash test run in order, in one empty directory with the installed package and no
+``PYTHONPATH`` (as a new user runs them):
 python blocks share one namespace; shell blocks run with ``bash -e``. Files listed with
 marker "test" (the README) run only python blocks whose info string includes "test"
 (```python test), so the README's author chooses which examples are executed.
@@ -61,10 +62,12 @@ def test_doc_code_blocks_run(name, marker, tmp_path, monkeypatch):
     blocks = code_blocks(path.read_text(), marker)
     if not blocks:
         pytest.skip(f"{name} has no blocks marked to run")
+    # As a new user runs them: in an empty folder, with the package installed and nothing
+    # of the clone on the path (no PYTHONPATH), so a block that works only inside the clone
+    # fails here.
     monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(ROOT))
-    env = {**os.environ, "PYTHONPATH": str(ROOT),
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     # A real module, so that classes defined in the blocks (dataclasses) can find it.
     module = types.ModuleType("doc_blocks")
     monkeypatch.setitem(sys.modules, "doc_blocks", module)
@@ -81,4 +84,4 @@ def test_the_documented_plug_in_agent_is_the_example_file():
     blocks = [code for lang, code in code_blocks((ROOT / "docs/benchmarks.md").read_text(), None)
               if lang == "python" and "class PopularIPS" in code]
     assert len(blocks) == 1
-    assert blocks[0] in (ROOT / "examples/my_agent.py").read_text()
+    assert blocks[0] in (ROOT / "recsim_envs/examples/my_agent.py").read_text()

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 SPEC = tiny_two_stage_toml("ray", """
 [[agents]]
-agent = "examples.my_agent:PopularIPS"
+agent = "recsim_envs.examples.my_agent:PopularIPS"
 """)
 
 

@@ -74,7 +74,7 @@ def tiny_spec(agents, seeds=2, name="tiny"):
 
 
 GOOD = [AgentSpec("popular", "popular"),
-        AgentSpec("mine", "examples.my_agent:PopularIPS", {"clip": 50.0}),
+        AgentSpec("mine", "recsim_envs.examples.my_agent:PopularIPS", {"clip": 50.0}),
         AgentSpec("first", f"{__name__}:FirstItemsAgent")]
 
 
@@ -86,7 +86,7 @@ def test_rows_hold_spec_seed_values_estimates_and_provenance(tmp_path):
     assert len(rows) == 6 and all(r["status"] == "ok" for r in rows)
     row = next(r for r in rows if r["agent"]["name"] == "mine" and r["seed_index"] == 1)
     assert row["env"]["kwargs"] == {"n_items": 30, "n_candidates": 3}
-    assert row["agent"]["module"] == "examples.my_agent"
+    assert row["agent"]["module"] == "recsim_envs.examples.my_agent"
     assert row["agent"]["file"] == "my_agent.py" and len(row["agent"]["sha256"]) == 64
     assert row["agent"]["settings"] == {"clip": 50.0}
     assert row["versions"]["git_commit"] == "0" * 40
@@ -198,7 +198,7 @@ def test_the_ray_executor_without_ray_says_how_to_install_it():
 
 def test_cells_run_again_when_their_agent_code_changes(tmp_path, monkeypatch):
     module = tmp_path / "bench_agent_v.py"
-    source = (ROOT / "examples" / "my_agent.py").read_text()
+    source = (ROOT / "recsim_envs" / "examples" / "my_agent.py").read_text()
     module.write_text(source)
     monkeypatch.syspath_prepend(str(tmp_path))
     spec = tiny_spec([AgentSpec("v", "bench_agent_v:PopularIPS")], seeds=1)

@@ -28,7 +28,7 @@ kwargs = { n_items = 20, n_candidates = 3 }
 agent = "popular"
 [[agents]]
 name = "mine"
-agent = "examples.my_agent:PopularIPS"
+agent = "recsim_envs.examples.my_agent:PopularIPS"
 settings = { clip = 5.0 }
 """
 

@@ -14,6 +14,7 @@ silently dropped. The MovieLens reader is one adapter of this format
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import logging
 import os
@@ -141,6 +142,7 @@ def read_frame(path: str | os.PathLike, sep: str | None = None,
         fh.seek(size - 1)
         if fh.read(1) not in (b"\n", b"\r"):
             log.warning("%s does not end with a line break: its last line may be cut", path)
+    _check_fields(path, sep, columns)
     try:
         frame = pd.read_csv(path, sep=sep, header=None if columns else "infer", names=columns,
                             engine="c" if len(sep) == 1 else "python", encoding="latin-1",
@@ -149,6 +151,33 @@ def read_frame(path: str | os.PathLike, sep: str | None = None,
         raise TableError(f"{path}: cannot parse as a table separated by {sep!r} ({exc}); "
                          "set the separator (--sep / sep=)") from exc
     return frame
+
+
+_COMMON_SEPS = ("\t", ",", ";", "|", "::")
+
+
+def _check_fields(path: Path, sep: str, columns: list[str] | None) -> None:
+    """Name the cause when the first line does not split into the expected fields: a wrong
+    separator (the line holds one field, and another common separator splits it), or
+    ``columns`` naming more or fewer fields than the file has (pandas would otherwise pad
+    with empty columns or drop data, and the error would be about an empty column)."""
+    with open(path, encoding="latin-1") as fh:
+        first = next((line.rstrip("\r\n") for line in fh if line.strip()), "")
+    if len(sep) == 1:  # quoted fields may hold the separator
+        n_fields = len(next(csv.reader([first], delimiter=sep)))
+    else:
+        n_fields = len(first.split(sep))
+    if n_fields == 1 and (columns is None or len(columns) > 1):
+        for other in _COMMON_SEPS:
+            if other != sep and other in first:
+                raise TableError(
+                    f"{path}: its first line holds no {sep!r} but splits on {other!r} "
+                    f"({first[:60]!r}); pass --sep {other!r} (sep={other!r})")
+    if columns is not None and n_fields != len(columns):
+        raise TableError(
+            f"{path}: its first line has {n_fields} field(s) separated by {sep!r} but "
+            f"--columns names {len(columns)} ({columns}); name one column per field, or set "
+            "the separator (--sep)")
 
 
 def _column(frame, name: str, path: str, role: str):

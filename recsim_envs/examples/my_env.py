@@ -6,13 +6,13 @@ implements the family's interface (subclassing a built-in environment of the fam
 it) can be registered the same way. Name it as ``module:ID`` so the benchmark imports the
 module first:
 
-    python -m benchmarks run two_stage --env examples.my_env:MyTwoStage-v0
+    python -m benchmarks run two_stage --env recsim_envs.examples.my_env:MyTwoStage-v0
 
 or in a spec (``family = "two_stage"``):
 
     [[envs]]
     name = "mine"
-    id = "examples.my_env:MyTwoStage-v0"
+    id = "recsim_envs.examples.my_env:MyTwoStage-v0"
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Run it against the built-in agents with nothing in the repository edited:
 
-    python -m benchmarks run two_stage --agent examples.my_agent:PopularIPS
+    python -m benchmarks run two_stage --agent recsim_envs.examples.my_agent:PopularIPS
 """
 
 from dataclasses import dataclass

@@ -135,6 +135,62 @@ def test_native_vector_env_steps_many_users_in_one_call():
         venv.step(np.zeros((63, 5), dtype=np.int64))
 
 
+def _vector_rollout(block, n_steps=12, settings=None):
+    settings = settings or {"n_items": 60, "n_candidates": 4, "slate_size": 2,
+                            "session_length": 2}
+    venv = gym.make_vec(ENV_ID, num_envs=5, vectorization_mode="vector_entry_point",
+                        episode_block=block, **settings)
+    out = [venv.reset(seed=3)[0]]
+    acts = np.random.default_rng(0).integers(0, settings["n_items"],
+                                             (n_steps, 5, settings["n_candidates"]))
+    for t in range(n_steps):
+        obs, rew, term, _, info = venv.step(acts[t])
+        out += [obs, rew, term, info["clicks"], info["click_prob"]]
+        if t == 4:
+            out.append(venv.reset()[0])  # no seed: the generators (and buffers) go on
+        if t == 8:
+            out.append(venv.reset(seed=[9, 8, 7, 6, 5])[0])  # new generators: buffers void
+    return out, acts
+
+
+@pytest.mark.parametrize("block", [1, 2, 3])
+def test_the_episode_buffer_changes_no_draw(block):
+    # Blocks of 1 (a generator call per episode, the pre-buffer behaviour), 2 and 3 split
+    # each generator's stream differently; the default (64 here) spans the whole run.
+    ref, _ = _vector_rollout(None)
+    got, _ = _vector_rollout(block)
+    assert len(ref) == len(got)
+    for a, b in zip(ref, got, strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_vector_env_equals_single_envs_beyond_one_buffer_of_episodes():
+    # 30 one-step episodes per sub-environment with blocks of 4: seven refills, each checked
+    # against single environments with seeds s + i.
+    settings = {"n_items": 40, "n_candidates": 3}
+    venv = gym.make_vec(ENV_ID, num_envs=3, vectorization_mode="vector_entry_point",
+                        episode_block=4, **settings)
+    singles = [gym.make(ENV_ID, **settings) for _ in range(3)]
+    vobs, _ = venv.reset(seed=11)
+    sobs = np.stack([s.reset(seed=11 + i)[0] for i, s in enumerate(singles)])
+    np.testing.assert_array_equal(vobs, sobs)
+    acts = np.random.default_rng(1).integers(0, 40, (30, 3, 3))
+    for t in range(30):
+        vobs, vrew, _, _, vinfo = venv.step(acts[t])
+        for i, s in enumerate(singles):
+            _, rew, term, _, info = s.step(acts[t, i])
+            assert term and vrew[i] == rew
+            assert vinfo["expected_reward"][i] == info["expected_reward"]
+            np.testing.assert_array_equal(vobs[i], s.reset()[0])
+
+
+@pytest.mark.parametrize("block", [0, -1, 1.5, True])
+def test_bad_episode_block_is_refused(block):
+    with pytest.raises(ValueError, match="episode_block"):
+        gym.make_vec(ENV_ID, num_envs=2, vectorization_mode="vector_entry_point",
+                     episode_block=block, n_items=40, n_candidates=3)
+
+
 def test_render_ansi_describes_the_step():
     env = gym.make(ENV_ID, n_items=50, n_candidates=4, render_mode="ansi")
     env.reset(seed=0)

@@ -78,3 +78,19 @@ def test_address_without_the_ray_executor_is_a_usage_error(tmp_path):
     spec.write_text(textwrap.dedent(SPEC))
     out = cli("run", str(spec), "--address", "auto", "--out", str(tmp_path))
     assert out.returncode == 2 and "use it with --executor ray" in out.stderr
+
+
+def test_a_ray_start_up_failure_is_one_line_and_runs_no_cell(monkeypatch):
+    ray = pytest.importorskip("ray")
+
+    def fail(**kwargs):
+        raise TimeoutError("Timed out while waiting for the GCS\nmany more lines of Ray log")
+
+    monkeypatch.setattr(ray, "init", fail)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    rows = []
+    with pytest.raises(RuntimeError) as info:
+        RayExecutor(2).run([], None, rows.append)
+    message = str(info.value)
+    assert message.startswith("Ray could not start (TimeoutError: Timed out while waiting")
+    assert "\n" not in message and "--executor local" in message and rows == []

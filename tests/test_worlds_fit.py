@@ -120,6 +120,12 @@ def _write(path: Path, text: str) -> Path:
     ("user,item,stars\nu1,i1,4\n", {}, r"no column 'rating' for the label"),
     ("user,item,rating\nu1,i1,4\n", {"label": "rating >> 3"}, r"label rule .* not understood"),
     ("user,item,rating\nu1,i1,4\n", {"label": "rating"}, r"values other than 0 and 1"),
+    # a wrong separator or column count is named as such, not as an empty column
+    ("u1\ti1\t4\t100\n", {"columns": ["user", "item", "rating", "timestamp"]},
+     r"first line holds no ',' but splits on '\\t'.*pass --sep"),
+    ("user;item;rating\nu1;i1;4\n", {}, r"first line holds no ',' but splits on ';'"),
+    ("u1,i1,4\n", {"columns": ["user", "item", "rating", "timestamp"]},
+     r"first line has 3 field\(s\) separated by ',' but --columns names 4"),
 ])
 def test_bad_tables_raise_errors_naming_the_column_or_row(tmp_path, text, kwargs, match):
     path = _write(tmp_path / "t.csv", text)

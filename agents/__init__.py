@@ -39,6 +39,12 @@ _BUILTIN: dict[str, str] = {
     "seq_oracle": "agents.sequential.reference:SeqOracle",
     "seq_logging": "agents.sequential.reference:SeqLogging",
     "no_repeat_popular": "agents.sequential.reference:NoRepeatPopular",
+    # issue 19: reference rows over safe items and from-scratch learners that can learn
+    "profile_greedy": "agents.sequential.safe:ProfileGreedy",
+    "safe_random": "agents.sequential.safe:SafeRandom",
+    "safe_bandit": "agents.sequential.safe:SafeBandit",
+    "linear_q": "agents.sequential.linear_q:LinearQ",
+    "maskable_ppo": "agents.sequential.sb3_online:MaskablePPOOnline",
 }
 for _name, _target in _BUILTIN.items():
     register(_name, _target, overwrite=True)

@@ -1,4 +1,6 @@
-"""PPO and DQN from stable-baselines3, trained online from scratch (baselines for A-iALP).
+"""PPO and DQN from stable-baselines3 and MaskablePPO from sb3-contrib, trained online from
+scratch (baselines for A-iALP). PPO and DQN learn from bare item ids (no item attribute, no
+mask); MaskablePPO gets the environment's action mask of the documented quit rule.
 
 They follow the agent protocol (``fit``, ``act`` on flat observations) and the online
 harness's ``learn_episodes(n, make_env)`` hook: stable-baselines3 drives its own
@@ -107,7 +109,12 @@ class _SB3Online(BaseAgent):
         kwargs = dict(policy="MultiInputPolicy", env=env, gamma=c.gamma,
                       learning_rate=c.learning_rate, seed=c.seed, device="cpu", verbose=0,
                       policy_kwargs={"net_arch": list(c.net_arch)})
-        if self.algo == "ppo":
+        if self.algo == "maskable_ppo":
+            from sb3_contrib import MaskablePPO
+
+            self.model = MaskablePPO(n_steps=c.n_steps, batch_size=c.batch_size,
+                                     n_epochs=c.n_epochs, ent_coef=c.ent_coef, **kwargs)
+        elif self.algo == "ppo":
             from stable_baselines3 import PPO
 
             self.model = PPO(n_steps=c.n_steps, batch_size=c.batch_size, n_epochs=c.n_epochs,
@@ -172,11 +179,20 @@ class _SB3Online(BaseAgent):
         d, _ = self._dict_obs(obs)
         with torch_threads(1), torch.no_grad():
             t, _ = self.model.policy.obs_to_tensor(d)
-            return self.model.policy.get_distribution(t).distribution.probs.double().numpy()
+            if self.algo == "maskable_ppo":
+                dist = self.model.policy.get_distribution(t, action_masks=self._masks(obs))
+            else:
+                dist = self.model.policy.get_distribution(t)
+            return dist.distribution.probs.double().numpy()
+
+    def _masks(self, obs: np.ndarray) -> np.ndarray:
+        return np.ones((len(np.atleast_2d(obs)), self.layout.n_items), bool)
 
     def act(self, obs: np.ndarray) -> np.ndarray | int:
         d, single = self._dict_obs(obs)
-        if self.deterministic or self.algo != "ppo":
+        if self.algo == "maskable_ppo" and self.deterministic:
+            a = self.policy_probs(obs).argmax(axis=1)
+        elif self.deterministic:
             with torch_threads(1):
                 a, _ = self.model.predict(d, deterministic=True)
             a = np.asarray(a, np.int64).reshape(-1)
@@ -207,13 +223,55 @@ class DQNOnline(_SB3Online):
     algo: ClassVar[str] = "dqn"
 
 
+class MaskablePPOOnline(_SB3Online):
+    """sb3-contrib's MaskablePPO from scratch, online, with the environment's action mask
+    (registered as ``maskable_ppo``).
+
+    Same observation and hyper-parameters as :class:`PPOOnline` (:class:`SB3Config`: gamma
+    0.9, learning rate 3e-4, 256-step rollouts, batch 64, 4 epochs, entropy 0.01, 64 x 64
+    MLPs on the Dict observation of bare ids); in training the policy's logits are masked
+    with ``env.unwrapped.action_masks()`` (the items the documented quit rule lets
+    through, Huang and Ontanon, "A Closer Look at Invalid Action Masking", FLAIRS 2022).
+    Deployed stochastically under the same mask, computed from the flat observation by
+    the stated quit rule of the logged environment (identical to the env's mask).
+    """
+
+    name: ClassVar[str] = "maskable_ppo"
+    algo: ClassVar[str] = "maskable_ppo"
+
+    def fit(self, dataset: LoggedDataset, deployment: Any = None) -> MaskablePPOOnline:
+        from agents.sequential.reference import StatedQuitRule
+
+        super().fit(dataset, deployment)
+        self.rule = StatedQuitRule.from_dataset(dataset)
+        return self
+
+    def _masks(self, obs: np.ndarray) -> np.ndarray:
+        x, _ = as_batch(obs, self.layout.dim)
+        safe = ~self.rule.quits(x)
+        safe[~safe.any(axis=1)] = True
+        return safe
+
+    def action_probs(self, obs: np.ndarray) -> np.ndarray:
+        """(n, dim) -> (n, n_items): the deployed (masked) distribution."""
+        return self.policy_probs(obs)
+
+
 class _DictView(gym.ObservationWrapper):
-    """Undo the harness's flat wrapper: SB3 learns on the environment's Dict observations."""
+    """Undo the harness's flat wrapper: SB3 learns on the environment's Dict observations
+    (the four default keys), and sees the environment's action mask."""
 
     def __init__(self, env: gym.Env) -> None:
         super().__init__(env)
-        self.observation_space = env.unwrapped.observation_space
+        full = env.unwrapped.observation_space
+        self.observation_space = gym.spaces.Dict(
+            {k: full[k] for k in ("user_id", "user_features", "recent_items",
+                                  "recent_feedback")})
         self._layout: ObsLayout = env.unwrapped.layout
+
+    def action_masks(self) -> np.ndarray:
+        """The environment's mask (what sb3-contrib's ``get_action_masks`` reads)."""
+        return self.env.unwrapped.action_masks()
 
     def observation(self, observation: np.ndarray) -> dict[str, Any]:
         users, feats, items, fb = self._layout.split(np.asarray(observation)[None])

@@ -20,9 +20,12 @@ of every real user for every movie. Built once per (files, settings) and cached 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,20 +199,48 @@ def _fit_system(
 def cached_arrays(
     path: Path, required: tuple[str, ...], build: Any
 ) -> tuple[dict[str, np.ndarray], bool]:
-    """Arrays from ``path`` if it holds ``required``, else ``build()`` saved atomically there."""
+    """Arrays from ``path`` if it holds ``required``, else ``build()`` saved atomically there.
+
+    Several processes (benchmark workers) asking for the same missing file build it once:
+    the first holds an exclusive lock on ``path`` + ``.lock`` while it builds, the others
+    wait for it and then read the file it wrote.
+    """
     arrays = load_npz(path)
     if arrays is not None and all(k in arrays for k in required):
         return arrays, True
-    arrays = build()
-    try:
-        save_npz_atomic(path, arrays)
-    except OSError as exc:
-        warnings.warn(
-            f"could not write the cache file {path} ({exc}); the world is built but will be "
-            "computed again next time. Set cache_dir= or RECSIM_ENVS_CACHE to a writable folder",
-            stacklevel=3,
-        )
+    with _build_lock(path):
+        arrays = load_npz(path)  # another process may have built it while this one waited
+        if arrays is not None and all(k in arrays for k in required):
+            return arrays, True
+        arrays = build()
+        try:
+            save_npz_atomic(path, arrays)
+        except OSError as exc:
+            warnings.warn(
+                f"could not write the cache file {path} ({exc}); the world is built but will "
+                "be computed again next time. Set cache_dir= or RECSIM_ENVS_CACHE to a "
+                "writable folder",
+                stacklevel=3,
+            )
     return arrays, False
+
+
+@contextlib.contextmanager
+def _build_lock(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock (``fcntl.flock``) beside ``path``; no lock (and no error)
+    where the folder cannot be written, since the build then cannot be shared anyway."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(path.with_name(path.name + ".lock"), "a")  # noqa: SIM115 (held across yield)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fh, fcntl.LOCK_UN)
+        fh.close()
 
 
 def build_movielens_world(

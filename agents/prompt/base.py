@@ -12,6 +12,7 @@ loop; each method is a leaf that supplies the surrogate: :mod:`agents.prompt.dso
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -127,13 +128,32 @@ class PromptPolicyAgent(PromptAgent):
         self.net = None
 
     # ---------------------------------------------------------------- training
-    def fit(self, dataset: LoggedDataset, deployment: Any = None,
+    def fit(self, dataset: LoggedDataset, deployment: Any = None, *,
+            checkpoints: Sequence[int] = (),
+            on_checkpoint: Callable[[int], None] | None = None,
             **kwargs: Any) -> PromptPolicyAgent:
-        """Learn the policy from logged rounds only; returns ``self``."""
+        """Learn the policy from logged rounds only; returns ``self``.
+
+        Args:
+            dataset: logged prompt rounds.
+            deployment: the deployed system (unused by the action-space learners).
+            checkpoints: step counts (1..n_steps) after which ``on_checkpoint(step)`` is
+                called with the policy as trained so far (``action_probs`` usable inside).
+                The callback must not draw from the agent's generators; then the policy at
+                checkpoint k equals that of a run with ``n_steps = k`` (the minibatches are
+                one stream, drawn up front), so one long run gives a learning curve.
+        """
         import torch
 
         self._read_sizes(dataset)
         cfg = self.config
+        marks = {int(k) for k in checkpoints}
+        if marks and (min(marks) < 1 or max(marks) > cfg.n_steps):
+            raise AgentError(
+                f"checkpoints must lie in 1..n_steps = {cfg.n_steps}, got {sorted(marks)}"
+            )
+        if marks and on_checkpoint is None:
+            raise AgentError("checkpoints given without on_checkpoint(step) to call")
         with torch_threads(cfg.n_threads):
             generator = torch.Generator().manual_seed(cfg.seed)
             self._np_rng = np.random.default_rng(cfg.seed)
@@ -146,12 +166,15 @@ class PromptPolicyAgent(PromptAgent):
             batches = torch.randint(
                 0, n, (cfg.n_steps, min(cfg.batch_size, n)), generator=generator
             )  # all minibatch indices drawn at once
-            for idx in batches:
+            for step, idx in enumerate(batches, start=1):
                 logp = torch.log_softmax(self.net(obs[idx]), dim=1)
                 loss = self._loss(idx, logp, generator)
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+                if step in marks:
+                    self.fitted = True
+                    on_checkpoint(step)
         self._act_rng = np.random.default_rng(cfg.seed)
         self.fitted = True
         return self

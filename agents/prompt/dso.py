@@ -46,6 +46,7 @@ from agents.prompt.base import PromptPGConfig, PromptPolicyAgent
 from recsim_envs.core.policies import sample_categorical
 from recsim_envs.data import LoggedDataset
 from recsim_envs.data.dataset import DatasetError
+from recsim_envs.prompt.text.diagnostics import AUTHORS_TAU
 from recsim_envs.prompt.text.kernel import KERNELS, kernel_distance, kernel_values
 
 DENSITIES = ("auto", "model", "mc")
@@ -61,7 +62,8 @@ class DSOConfig(PromptPGConfig):
     Attributes (besides :class:`PromptPGConfig`'s):
         kernel: "gaussian" (default) or "uniform".
         bandwidth: the factor b > 0 of the bandwidth rule (0.5); larger tau: less variance,
-            more bias.
+            more bias. ``"authors"``: tau = 1 whatever the rule (the authors' code's fixed
+            bandwidth; in the synthetic world about 0.43 x the within-query median).
         bandwidth_rule: how tau is set from b:
             "within_query" (default): tau = b * the median of d(s_i, s') over logged rows,
             s' written by the generator for the row's own query q_i and a prompt drawn from
@@ -91,7 +93,7 @@ class DSOConfig(PromptPGConfig):
     """
 
     kernel: str = "gaussian"
-    bandwidth: float = 0.5
+    bandwidth: float | str = 0.5
     bandwidth_rule: str = "within_query"
     embedding_noise: float | None = None
     density: str = "auto"
@@ -105,9 +107,13 @@ class DSOConfig(PromptPGConfig):
         super().__post_init__()
         if self.kernel not in KERNELS:
             raise ValueError(f"kernel must be one of {KERNELS}, got {self.kernel!r}")
-        if not (np.isfinite(self.bandwidth) and self.bandwidth > 0):
+        if self.bandwidth != "authors" and not (
+            isinstance(self.bandwidth, int | float) and np.isfinite(self.bandwidth)
+            and self.bandwidth > 0
+        ):
             raise ValueError(
-                f"the kernel bandwidth tau must be a positive number, got {self.bandwidth}"
+                f"the kernel bandwidth tau must be a positive number or 'authors' (tau = 1), got "
+                f"{self.bandwidth!r}"
             )
         if self.bandwidth_rule not in BANDWIDTH_RULES:
             raise ValueError(
@@ -191,7 +197,8 @@ class DSO(PromptPolicyAgent):
         self.embedding_noise = (cfg.embedding_noise if cfg.embedding_noise is not None
                                 else (0.0 if text else 1.0))
         self.density = cfg.density if cfg.density != "auto" else ("mc" if text else "model")
-        self.tau = cfg.bandwidth * self._bandwidth_scale(len(dataset))
+        self.tau = (AUTHORS_TAU if cfg.bandwidth == "authors"
+                    else cfg.bandwidth * self._bandwidth_scale(len(dataset)))
         t0 = time.perf_counter()
         if self.density == "mc":
             density = self._mc_density(np.arange(len(dataset)))

@@ -29,10 +29,34 @@ from recsim_envs.data import LoggedDataset
 from recsim_envs.data.dataset import DatasetError
 from recsim_envs.prompt.text.regressor import PromptRewardRegressor, RegressorConfig
 
-
 # ---------------------------------------------------------------------- reward regressor
+PROMPT_FEATURES = ("logged", "random")
+
+
+@dataclass
+class RegressionPGConfig(PromptPGConfig):
+    """:class:`PromptPGConfig` plus which prompt features e_a the reward regressor reads.
+
+    Attributes:
+        prompt_features: "logged" (default): the system's features
+            ``system['prompt_embeddings']`` (in the text worlds, from the prompt's text);
+            "random": a random Gaussian code per prompt of the same width, drawn from
+            ``seed`` (the regressor then learns each prompt's effect from that prompt's
+            own rounds: the regression without text features).
+    """
+
+    prompt_features: str = "logged"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.prompt_features not in PROMPT_FEATURES:
+            raise ValueError(f"prompt_features must be one of {PROMPT_FEATURES}, got "
+                             f"{self.prompt_features!r}")
+
+
 def fit_regressor(dataset: LoggedDataset, config: PromptPGConfig, agent: str):
-    """q_hat on [x, q, e_a] fit on the logged rows (needs ``system['prompt_embeddings']``)."""
+    """q_hat on [x, q, e_a] fit on the logged rows (needs ``system['prompt_embeddings']``;
+    replaced by a random code per prompt where ``config.prompt_features == "random"``)."""
     if "prompt_embeddings" not in dataset.system:
         raise DatasetError(
             f"{agent} needs the prompt features system['prompt_embeddings'] (n_prompts, d) to "
@@ -44,6 +68,8 @@ def fit_regressor(dataset: LoggedDataset, config: PromptPGConfig, agent: str):
             f"system['prompt_embeddings'] has {emb.shape[0]} rows for "
             f"{dataset.meta.n_actions} prompts"
         )
+    if getattr(config, "prompt_features", "logged") == "random":
+        emb = np.random.default_rng([config.seed, 17]).standard_normal(emb.shape)
     reg = PromptRewardRegressor(emb, RegressorConfig(n_steps=config.regressor_steps))
     return reg.fit(dataset.context, dataset.action, dataset.reward, seed=config.seed + 1)
 
@@ -70,6 +96,7 @@ class RegressionPG(PromptPolicyAgent):
     """Model-based policy gradient: maximise sum_a pi(a|x) q_hat(x, a) on logged contexts."""
 
     name = "regression_pg"
+    Config = RegressionPGConfig
 
     def _prepare(self, dataset, generator, **kwargs):
         import torch
@@ -107,6 +134,7 @@ class DRPG(ISPG):
     """Doubly robust: IS on r - q_hat(x, a_i) plus the regression term sum_a pi q_hat."""
 
     name = "dr_pg"
+    Config = RegressionPGConfig
 
     def _prepare(self, dataset, generator, **kwargs):
         import torch

@@ -17,7 +17,12 @@ import numpy as np
 from recsim_envs.prompt.base import PromptEnvBase
 from recsim_envs.prompt.text.components import BilinearSentenceReward, check_prompt_ids, row_dot
 from recsim_envs.prompt.text.encoders import HashedNGramEncoder, TextEmbeddingGenerator
-from recsim_envs.prompt.text.paraphrase import N_INTENTS_MAX, make_paraphrase_writer
+from recsim_envs.prompt.text.paraphrase import (
+    N_INTENTS_MAX,
+    blend_prompt_features,
+    make_paraphrase_writer,
+)
+from recsim_envs.prompt.text.worlds import PARAPHRASE_ISSUE12, WORLDS  # noqa: F401 (re-export)
 from recsim_envs.prompt.text.writer import (
     DIM_QUERY,
     GENRES,
@@ -31,19 +36,14 @@ from recsim_envs.prompt.vector import PromptVectorEnvBase
 
 _N_COMBOS = len(GENRES) * len(MOODS) * len(SETTINGS)
 
-WORLDS: dict[str, dict[str, Any]] = {
-    "keywords": {"n_prompts": 500, "prompt_adherence": 0.7, "n_paraphrases": 1},
-    "paraphrase": {"n_prompts": 1000, "prompt_adherence": 0.9, "n_paraphrases": 50},
-}
-"""The built-in text worlds and their defaults (see the class docstring)."""
-
 _TABLE_CACHE: dict[tuple, tuple[np.ndarray, float | None]] = {}
 """The last built-in world's Monte Carlo table and reward scale: the benchmark builds the
 same world several times per seed (logging, evaluation), and the table dominates the cost."""
 
 
 def _table_key(env_kwargs: dict[str, Any]) -> tuple:
-    skip = ("log_pi_b", "reward_noise")  # the only settings that leave table and scale alone
+    # the only settings that leave table and scale alone
+    skip = ("log_pi_b", "reward_noise", "prompt_feature_signal")
     return tuple(sorted((k, v) for k, v in env_kwargs.items() if k not in skip))
 
 
@@ -56,20 +56,16 @@ class PromptSentenceTextEnv(PromptEnvBase):
     the prompt's words with probability ``prompt_adherence``), a sentence encoder embeds it,
     and the user rewards the sentence.
 
-    Two built-in worlds (``world``):
+    Two built-in worlds (``world``; docs/prompt.md measures both):
 
-    * ``"keywords"`` (default of this id, the original text world): a prompt is a (tone,
-      aspect) keyword pair steering two of nine slots with adherence 0.7; 500 prompts.
-      The prompt explains about 12% of a sentence embedding's variance given the query,
-      the kernel barely tells prompts apart, keywords linearly predict most of a prompt's
-      effect and one context-free prompt does well: not a fair test of DSO
-      (docs/prompt.md, "Is the world a fair test of DSO?").
+    * ``"keywords"`` (default of this id): a prompt is a (tone, aspect) keyword pair steering
+      two of nine slots with adherence 0.7; 500 prompts. The kernel barely tells prompts
+      apart and keywords predict a prompt's effect: not a fair test of DSO.
     * ``"paraphrase"`` (default of ``recsim_envs/PromptSentenceParaphrase-v0``): prompts are
       paraphrases of ``n_prompts / n_paraphrases`` (tone, aspect, style) intents
-      (:mod:`recsim_envs.prompt.text.paraphrase`); an intent steers seven of nine slots with
-      adherence 0.9, paraphrases share one effect, their texts share few words, and the
-      query enters the reward centred on its mean so that no context-free prompt is
-      near-optimal; 1,000 prompts, 50 paraphrases each (20 intents).
+      (:mod:`recsim_envs.prompt.text.paraphrase`) steering seven of nine slots with
+      adherence 0.9; the query enters the reward centred on its mean, so that no
+      context-free prompt is near-optimal; 1,000 prompts, 50 paraphrases each (20 intents).
 
     ## User Model
 
@@ -112,8 +108,10 @@ class PromptSentenceTextEnv(PromptEnvBase):
     ## Arguments
 
     * ``world`` ("keywords" or "paraphrase"), ``n_paraphrases`` (paraphrase world: 50).
-    * ``n_prompts`` (keywords 500, paraphrase 1,000), ``reward_noise`` (1.0),
-      ``reward_gap`` (0.5), ``dim_user`` (5).
+    * ``n_prompts`` (keywords 500, paraphrase 1,000), ``reward_noise`` (keywords 1.0,
+      paraphrase 0.125), ``reward_gap`` (0.5), ``dim_user`` (5).
+    * ``prompt_feature_signal`` (keywords 1, paraphrase see ``WORLDS``): the weight of the
+      prompt text's embedding in the system's prompt features (0: random features).
     * ``prompt_adherence`` (keywords 0.7, paraphrase 0.9), ``query_adherence`` (0.85): the
       writer's randomness.
     * ``encoder``: a :class:`~recsim_envs.prompt.text.encoders.SentenceEncoder` (default
@@ -129,7 +127,9 @@ class PromptSentenceTextEnv(PromptEnvBase):
     ## Version History
 
     * v0: initial version; ``world`` added (default "keywords": the original world, same
-      draws from ``world_seed``).
+      draws from ``world_seed``); issue 20: the paraphrase world's reward noise (1.0 ->
+      0.125) and prompt features (``prompt_feature_signal``) changed; the former defaults are
+      ``PARAPHRASE_ISSUE12``. The keywords world is unchanged.
     """
 
     default_id = "recsim_envs/PromptSentenceText-v0"
@@ -137,7 +137,7 @@ class PromptSentenceTextEnv(PromptEnvBase):
     def __init__(
         self,
         n_prompts: int | None = None,
-        reward_noise: float = 1.0,
+        reward_noise: float | None = None,
         reward_gap: float = 0.5,
         dim_user: int = 5,
         dim_sentence: int = 32,
@@ -145,6 +145,7 @@ class PromptSentenceTextEnv(PromptEnvBase):
         query_adherence: float = 0.85,
         world: str = "keywords",
         n_paraphrases: int | None = None,
+        prompt_feature_signal: float | None = None,
         encoder: Any = None,
         writer: Any = None,
         reward_model: Any = None,
@@ -163,6 +164,13 @@ class PromptSentenceTextEnv(PromptEnvBase):
             prompt_adherence = defaults["prompt_adherence"]
         if n_paraphrases is None:
             n_paraphrases = defaults["n_paraphrases"]
+        reward_noise = defaults["reward_noise"] if reward_noise is None else reward_noise
+        if prompt_feature_signal is None:
+            prompt_feature_signal = defaults["prompt_feature_signal"]
+        if not 0.0 <= float(prompt_feature_signal) <= 1.0:
+            raise ValueError(f"prompt_feature_signal must lie in [0, 1], got "
+                             f"{prompt_feature_signal}")
+        self.prompt_feature_signal = float(prompt_feature_signal)
         max_prompts = MAX_PROMPTS if world == "keywords" else N_INTENTS_MAX
         if not 10 <= int(n_prompts) <= max_prompts:
             raise ValueError(f"n_prompts must be between 10 and {max_prompts} in the {world!r} "
@@ -237,6 +245,7 @@ class PromptSentenceTextEnv(PromptEnvBase):
                 "query_adherence": float(query_adherence),
                 "world": world,
                 "n_paraphrases": int(n_paraphrases),
+                "prompt_feature_signal": float(prompt_feature_signal),
                 "encoder": type(encoder).__name__,
                 "writer": type(writer).__name__,
                 "reward_model": type(reward_model).__name__,
@@ -337,9 +346,16 @@ class PromptSentenceTextEnv(PromptEnvBase):
         return np.hstack([x, self._combo_query(combo)]).astype(np.float32)
 
     def system_prompt_embeddings(self) -> np.ndarray:
-        if hasattr(self.writer, "prompt_text"):
-            return np.asarray(self.encoder.encode(self.writer.prompt_text()), dtype=np.float32)
-        return np.eye(self.n_prompts, dtype=np.float32)
+        """(n_prompts, d) what the system knows about its prompts: the encoder's embedding of
+        each prompt's text, blended with a per-prompt random direction unless
+        ``prompt_feature_signal`` is 1 (:func:`blend_prompt_features`)."""
+        if not hasattr(self.writer, "prompt_text"):
+            return np.eye(self.n_prompts, dtype=np.float32)
+        text = np.asarray(self.encoder.encode(self.writer.prompt_text()), dtype=np.float64)
+        if self.prompt_feature_signal < 1.0:
+            rng = np.random.default_rng([int(self.env_kwargs["world_seed"]), 11])
+            text = blend_prompt_features(text, self.prompt_feature_signal, rng)
+        return text.astype(np.float32)
 
     def expected_reward_matrix(self, contexts: np.ndarray) -> np.ndarray:
         user, query = self.split(contexts)

@@ -17,7 +17,12 @@ measures:
   features (least squares with an intercept, 5-fold cross-validation over prompts); pooled
   out-of-fold R^2;
 * ``best_fixed_optimality``: the optimality of the best context-free prompt (one prompt for
-  everybody), (max_a V(a) - V(uniform)) / (V(best) - V(uniform)).
+  everybody), (max_a V(a) - V(uniform)) / (V(best) - V(uniform));
+* ``noise_gap_ratio``: reward noise std / (V(best) - V(uniform)) (authors' LLM benchmark:
+  about 0.25);
+* ``intent_accuracy``: how often a linear classifier reads a prompt's intent (its paraphrase
+  group) from the prompt features, out of fold (chance: 1 / number of intents);
+* ``kernel_contrast_authors``: the contrast at the authors' fixed tau = 1, beside the rule's.
 
 ``python -m recsim_envs prompt-diagnostics ENV_ID [--kwargs JSON]`` prints them.
 """
@@ -30,6 +35,9 @@ from typing import Any
 import numpy as np
 
 from recsim_envs.prompt.text.kernel import kernel_distance, kernel_values
+
+AUTHORS_TAU = 1.0
+"""The authors' code's fixed kernel bandwidth (DSO's ``bandwidth="authors"``)."""
 
 
 def within_query_distances(env: Any, n: int, rng: np.random.Generator,
@@ -116,6 +124,45 @@ def keyword_r2(env: Any, n_contexts: int = 500, n_folds: int = 5,
     return 1.0 - sse / float((effects**2).sum())
 
 
+def intent_accuracy(env: Any, n_folds: int = 5, rng: np.random.Generator | None = None,
+                    ridge: float = 1.0) -> float | None:
+    """Out-of-fold accuracy of a linear classifier reading a prompt's intent (its group of
+    paraphrases, ``env.prompt_group``) from the system's prompt features (float in [0, 1]).
+
+    One-vs-rest ridge regression on one-hot intents (features standardised, an intercept,
+    penalty ``ridge``), prompts split in ``n_folds`` folds, argmax score; chance is about
+    1 / n_groups. None for worlds without paraphrase groups (every prompt its own intent).
+    """
+    groups = getattr(env, "prompt_group", None)
+    if groups is None:
+        return None
+    groups = np.asarray(groups)
+    n_groups = len(np.unique(groups))
+    if n_groups == env.n_prompts or n_groups < 2:
+        return None
+    rng = rng or np.random.default_rng(0)
+    feats = np.asarray(env.system_prompt_embeddings(), dtype=np.float64)
+    feats = (feats - feats.mean(0)) / (feats.std(0) + 1e-12)
+    x = np.hstack([np.ones((len(feats), 1)), feats])
+    y = np.eye(n_groups)[groups]
+    penalty = ridge * np.eye(x.shape[1])
+    penalty[0, 0] = 0.0  # the intercept is not shrunk
+    fold = rng.permutation(env.n_prompts) % n_folds
+    correct = 0
+    for f in range(n_folds):
+        train, test = fold != f, fold == f
+        coef = np.linalg.solve(x[train].T @ x[train] + penalty, x[train].T @ y[train])
+        correct += int((np.argmax(x[test] @ coef, axis=1) == groups[test]).sum())
+    return correct / env.n_prompts
+
+
+def noise_gap_ratio(env: Any) -> float:
+    """Reward noise std over the best-vs-uniform gap V(best) - V(uniform) on the evaluation
+    contexts (the authors' LLM benchmark: about 0.05 / 0.2 = 0.25)."""
+    m = env.eval_reward_matrix
+    return float(env.reward_noise) / float(m.max(axis=1).mean() - m.mean())
+
+
 def best_fixed_optimality(env: Any) -> float:
     """Optimality of the best context-free prompt on the evaluation contexts (float)."""
     m = env.eval_reward_matrix
@@ -134,9 +181,13 @@ class PromptDiagnostics:
     bandwidth_rule: str
     embedding_noise: float
     kernel_contrast: float
+    kernel_contrast_authors: float
     prompt_variance_share: float
     keyword_r2: float
     best_fixed_optimality: float
+    noise_gap_ratio: float
+    intent_accuracy: float | None
+    intent_chance: float | None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -163,15 +214,21 @@ def diagnose(env: Any, seed: int = 0, bandwidth: float = 1.0, bandwidth_rule: st
     if bandwidth_rule == "within_query":
         tau *= float(np.median(within_query_distances(env, n_pairs, rng, embedding_noise)))
     groups = getattr(env, "prompt_group", None)
+    n_groups = int(env.n_prompts if groups is None else len(np.unique(groups)))
+    accuracy = intent_accuracy(env, rng=rng)
     return PromptDiagnostics(
         env_id=env.spec.id if getattr(env, "spec", None) is not None else type(env).__name__,
         n_prompts=int(env.n_prompts),
-        n_groups=int(env.n_prompts if groups is None else len(np.unique(groups))),
+        n_groups=n_groups,
         bandwidth=tau,
         bandwidth_rule=bandwidth_rule,
         embedding_noise=float(embedding_noise),
         kernel_contrast=kernel_contrast(env, tau, rng, n_pairs, embedding_noise),
+        kernel_contrast_authors=kernel_contrast(env, AUTHORS_TAU, rng, n_pairs, embedding_noise),
         prompt_variance_share=prompt_variance_share(env, rng),
         keyword_r2=keyword_r2(env, rng=rng),
         best_fixed_optimality=best_fixed_optimality(env),
+        noise_gap_ratio=noise_gap_ratio(env),
+        intent_accuracy=accuracy,
+        intent_chance=None if accuracy is None else 1.0 / n_groups,
     )

@@ -208,4 +208,29 @@ def make_paraphrase_writer(
     )
 
 
-__all__ = ["DIM_QUERY", "ParaphraseWriter", "make_paraphrase_writer"]
+PARAPHRASE_FEATURE_SIGNAL = 0.4
+"""Default ``prompt_feature_signal`` of the paraphrase world: chosen so that a linear
+classifier reads a prompt's intent from its features at most 10 points above chance
+(measured in docs/prompt.md, "Is the world a fair test of DSO?")."""
+
+
+def blend_prompt_features(text: np.ndarray, signal: float,
+                          rng: np.random.Generator) -> np.ndarray:
+    """Prompt features that only partly reflect a prompt's text.
+
+    ``signal * t_a + sqrt(1 - signal^2) * g_a`` per prompt a, with t_a the text's embedding
+    scaled to unit norm and g_a a random unit vector from ``rng``: text (n_prompts, d) ->
+    (n_prompts, d). In the paper's LLM setting the system embeds prompt texts with a
+    sentence encoder that says little about what the language model will write; the
+    paraphrases here share synonyms, so the text alone would give the intent away to any
+    classifier. ``signal`` = 1 returns the unit-norm text embeddings, 0 random features.
+    """
+    text = np.asarray(text, dtype=np.float64)
+    t = text / np.maximum(np.linalg.norm(text, axis=1, keepdims=True), 1e-12)
+    g = rng.standard_normal(t.shape)
+    g /= np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-12)
+    return signal * t + np.sqrt(max(1.0 - signal**2, 0.0)) * g
+
+
+__all__ = ["DIM_QUERY", "PARAPHRASE_FEATURE_SIGNAL", "ParaphraseWriter", "blend_prompt_features",
+           "make_paraphrase_writer"]

@@ -182,11 +182,13 @@ class LinearQ(BaseAgent):
         return self.features.q_all(x, self.w)
 
     def act(self, obs: np.ndarray) -> np.ndarray | int:
+        self._require_fitted()
         x, single = as_batch(obs, self.layout.dim)
         a = self.q_values(x).argmax(axis=1)
         return int(a[0]) if single else a
 
     def explore(self, obs: np.ndarray) -> np.ndarray | int:
+        self._require_fitted()
         x, single = as_batch(obs, self.layout.dim)
         q = self.q_values(x)
         # random tie-breaking: with no data yet every item has the same Q

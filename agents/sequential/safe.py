@@ -99,6 +99,7 @@ class SafeRandom(_SafeBase):
         return safe / safe.sum(axis=1, keepdims=True)
 
     def act(self, obs: np.ndarray) -> np.ndarray | int:
+        self._require_fitted()
         x, single = as_batch(obs, self.layout.dim)
         a = sample_categorical(self.action_probs(x), 1, self._rng)[:, 0]
         return int(a[0]) if single else a

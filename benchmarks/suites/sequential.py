@@ -28,6 +28,13 @@ def build(size: str) -> BenchmarkSpec:
         AgentSpec("a_ialp_ap", "a_ialp_ap", dict(ialp)),
         AgentSpec("ppo", "ppo"),
         AgentSpec("dqn", "dqn"),
+        # issue 19: rows over the items the stated quit rule calls safe, and from-scratch
+        # learners that can learn (item attributes / the action mask)
+        AgentSpec("safe_random", "safe_random"),
+        AgentSpec("profile_greedy", "profile_greedy"),
+        AgentSpec("safe_bandit", "safe_bandit"),
+        AgentSpec("linear_q", "linear_q"),
+        AgentSpec("maskable_ppo", "maskable_ppo"),
         AgentSpec("seq_oracle", "seq_oracle"),
     ]
     if not quick:

@@ -18,6 +18,7 @@ _BUILTIN: dict[str, str] = {
     "ips": "agents.two_stage.ips:OneIPS",
     "two_ips": "agents.two_stage.two_ips:TwoIPS",
     "topk_correction": "agents.two_stage.topk_correction:TopKCorrection",
+    "linear_ips": "agents.two_stage.linear_ips:LinearIPS",
     # --- prompt family (issue 4) ---
     "dso": "agents.prompt.dso:DSO",
     "regression_pg": "agents.prompt.gradients:RegressionPG",

@@ -30,8 +30,8 @@ never reads ``expected_reward``.
 
 from __future__ import annotations
 
+import copy
 import math
-from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
@@ -39,87 +39,10 @@ import torch
 
 from agents.base import AgentError, BaseAgent, as_batch
 from agents.networks import TwoTower, init_from_generator
+from agents.two_stage.config import GeneratorConfig  # noqa: F401  (re-exported)
 from agents.two_stage.data import TwoStageShapes, check_two_stage_dataset
+from agents.two_stage.selection import ShownItemSNIPS, better, split_rows
 from recsim_envs.data import LoggedDataset
-
-_OPTIMIZERS = ("adagrad", "adam")
-
-
-@dataclass
-class GeneratorConfig:
-    """Settings shared by the two-stage generator agents (defaults follow the authors' code).
-
-    Attributes:
-        seed: seeds the weight initialisation, the batch order and 2-IPS's set draws.
-        epochs: passes over the logged positives.
-        batch_size: logged positives per step.
-        lr: learning rate.
-        optimizer: "adagrad" (the authors' choice) or "adam".
-        weight_decay: L2 penalty of the optimizer.
-        embed_dim: width of the two-tower dot product.
-        hidden: hidden widths of each tower.
-        id_embedding: add a learned per-item embedding to the item tower.
-        weight_clip: (low, high) clip of the importance ratio p_theta / pscore.
-        self_normalise: divide the clipped weights by their batch mean.
-        n_candidates: k, the size of the nominated set; None takes the dataset's, a value
-            that differs from the dataset's raises (the deployed system fixes k).
-        n_sets: tau, candidate sets sampled per logged row by 2-IPS.
-        policy_temperature: e, 2-IPS samples sets from softmax(logits / e) (code: 2.718).
-        ranker_temperature: T_q; q(a|s,A) = softmax over the set of ranker_score / T_q. The
-            environment's ranker is greedy (T_q -> 0); a positive temperature smooths the
-            indicator "a is the ranker's pick", as the paper's softmax ranker does.
-        alpha: weight of 2-IPS's co-candidate term (code: 1e-3).
-        sampled_softmax: 0 for the exact softmax over the catalogue; m > 0 estimates it from
-            m uniform negatives per step (and 2-IPS draws its sets from those m items by
-            importance resampling), so a step costs O(batch * m) for any catalogue size.
-            Pool entries are told apart by position, so a negative that happens to repeat
-            the logged item counts as another co-candidate (rare when m << n_items).
-    """
-
-    seed: int = 0
-    epochs: int = 10
-    batch_size: int = 128
-    lr: float = 0.05
-    optimizer: str = "adagrad"
-    weight_decay: float = 0.0
-    embed_dim: int = 32
-    hidden: tuple[int, ...] = (64,)
-    id_embedding: bool = True
-    weight_clip: tuple[float, float] = (0.01, 10.0)
-    self_normalise: bool = True
-    n_candidates: int | None = None
-    n_sets: int = 100
-    policy_temperature: float = math.e
-    ranker_temperature: float = 1.0
-    alpha: float = 1e-3
-    sampled_softmax: int = 0
-
-    def __post_init__(self) -> None:
-        # Checkpoints store tuples as lists; accept either.
-        self.hidden = tuple(int(h) for h in self.hidden)
-        self.weight_clip = tuple(float(c) for c in self.weight_clip)
-        for name in ("epochs", "batch_size", "embed_dim", "n_sets"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if any(h < 1 for h in self.hidden):
-            raise ValueError(f"hidden widths must be >= 1, got {self.hidden}")
-        for name in ("lr", "policy_temperature", "ranker_temperature"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if not self.weight_decay >= 0 or not self.alpha >= 0:
-            raise ValueError("weight_decay and alpha must be >= 0")
-        if self.optimizer not in _OPTIMIZERS:
-            raise ValueError(f"optimizer must be one of {_OPTIMIZERS}, got {self.optimizer!r}")
-        low, high = self.weight_clip if len(self.weight_clip) == 2 else (0.0, -1.0)
-        if not 0 < low <= high:
-            raise ValueError(
-                f"weight_clip must be (low, high) with 0 < low <= high, got {self.weight_clip}"
-            )
-        if self.n_candidates is not None and self.n_candidates < 1:
-            raise ValueError(f"n_candidates must be >= 1 or None, got {self.n_candidates}")
-        if self.sampled_softmax < 0:
-            raise ValueError(f"sampled_softmax must be >= 0, got {self.sampled_softmax}")
-
 
 
 class PolicyView(NamedTuple):
@@ -230,11 +153,18 @@ class CandidateGenerator(BaseAgent):
         )
 
     # ------------------------------------------------------------------ training
-    def begin_fit(self, dataset: LoggedDataset) -> torch.Generator:
-        """Validate the data, build the model and optimizer; return the training generator."""
+    def begin_fit(self, dataset: LoggedDataset, rows: np.ndarray | None = None) -> torch.Generator:
+        """Validate the data, build the model and optimizer; return the training generator.
+
+        ``rows``: the logged rows to train on (default all); their positives are used.
+        """
         cfg = self.config
         shapes = check_two_stage_dataset(dataset, cfg.n_candidates)
-        pos = np.flatnonzero(np.asarray(dataset.reward) > 0)
+        rows = np.arange(len(dataset)) if rows is None else np.asarray(rows, dtype=np.int64)
+        pos = rows[np.asarray(dataset.reward)[rows] > 0]
+        if len(pos) == 0:
+            raise AgentError("the training part of the log holds no positive reward; log more "
+                             "rounds or set validation_fraction = 0")
         self._x = torch.from_numpy(np.ascontiguousarray(dataset.context[pos], dtype=np.float32))
         self._action = torch.from_numpy(dataset.action[pos].astype(np.int64))
         self._pscore = torch.from_numpy(dataset.pscore[pos].astype(np.float64))
@@ -279,17 +209,54 @@ class CandidateGenerator(BaseAgent):
         return float(loss.detach())
 
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> CandidateGenerator:
-        """Train on the logged positives of ``dataset`` (see module docstring); returns self."""
-        generator = self.begin_fit(dataset)
+        """Train on the logged positives of ``dataset`` (see module docstring); returns self.
+
+        With ``validation_fraction > 0`` the epoch kept is the one with the best SNIPS
+        value on the held-out visits (ties: the earlier; no support in any epoch: the
+        last); ``self.selection`` records the epoch and every epoch's estimate.
+        ``self.on_epoch(agent, epoch)``, if set, is called after every epoch with the
+        agent ready to act (used to measure learning curves).
+        """
+        cfg = self.config
+        check_two_stage_dataset(dataset, cfg.n_candidates)  # before the split reads it
+        rows, estimator = None, None
+        if cfg.validation_fraction > 0:
+            split = split_rows(dataset, cfg.validation_fraction, cfg.seed)
+            rows, estimator = split.train, ShownItemSNIPS(dataset, split.valid)
+        generator = self.begin_fit(dataset, rows)
         n = len(self._action)
-        bs = self.config.batch_size
-        self.model.train()
-        for epoch in range(self.config.epochs):
+        bs = cfg.batch_size
+        best, best_state, best_epoch, values, supports = math.nan, None, cfg.epochs - 1, [], []
+        for epoch in range(cfg.epochs):
+            self.model.train()
             order = torch.randperm(n, generator=generator)
             for step, start in enumerate(range(0, n, bs)):
                 self.train_step(order[start : start + bs], generator, f"epoch {epoch}, step {step}")
+            self.model.eval()
+            if estimator is not None:
+                value, support = estimator.value(self._top_k(estimator.context))
+                values.append(value)
+                supports.append(support)
+                if better(value, best):
+                    best, best_state = value, copy.deepcopy(self.model.state_dict())
+                    best_epoch = epoch
+            if getattr(self, "on_epoch", None) is not None:
+                self.fitted, self._cache = True, None
+                self.on_epoch(self, epoch)
+                self.fitted, self._cache = False, None
+        if best_state is not None:
+            self.model.load_state_dict(best_state)
+        self.selection = {"epoch": best_epoch + 1, "validation_snips": values,
+                          "validation_support": supports}
         self._end_fit()
         return self
+
+    def _top_k(self, x: np.ndarray) -> np.ndarray:
+        """The current model's top-k item ids for contexts x (m, d_u), (m, k)."""
+        with torch.no_grad():
+            v, bias = self.model.item_embedding()
+            logits = self.model.user_embedding(torch.from_numpy(x)) @ v.T + bias
+        return logits.topk(self.shapes.n_candidates, dim=1).indices.numpy()
 
     def _end_fit(self) -> None:
         for name, p in self.model.named_parameters():

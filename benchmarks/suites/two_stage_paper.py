@@ -66,6 +66,7 @@ def build(size: str) -> BenchmarkSpec:
             AgentSpec("logging", "logging"),
             AgentSpec("random", "random"),
             AgentSpec("popular", "popular"),
+            AgentSpec("linear_ips", "linear_ips"),
             AgentSpec("ce", "ce", learner),
             AgentSpec("ips", "ips", learner),
             AgentSpec("topk_correction", "topk_correction", learner),

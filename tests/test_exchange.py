@@ -11,7 +11,7 @@ import pytest
 
 import recsim_envs  # noqa: F401
 from recsim_envs.core.policies import SoftmaxPolicy, UniformPolicy
-from recsim_envs.data import LoggedDataset, collect
+from recsim_envs.data import LoggedDataset, collect, collect_sessions
 from recsim_envs.data.dataset import DatasetError
 from recsim_envs.data.exchange import from_obp, import_bandit_table, to_obp
 from recsim_envs.sequential.behaviour import sequential_behaviour_policy
@@ -96,6 +96,85 @@ def test_minari_export_and_import_round_trip(tmp_path, monkeypatch):
     for k in data.system:
         np.testing.assert_array_equal(back.system[k], data.system[k], err_msg=k)
     assert back.meta.env_id == data.meta.env_id and back.meta.policy_name == "softmax"
+
+
+def _minari_reference(data: LoggedDataset, dataset_id: str):
+    """The dataset Minari's own writer makes: one EpisodeBuffer per episode (the export's
+    layout before issue 23, quadratic in the number of episodes)."""
+    import dataclasses
+
+    import minari
+    from gymnasium import spaces
+    from minari.data_collector import EpisodeBuffer
+
+    ep = data.extras["episode_id"]
+    starts = np.flatnonzero(np.r_[True, ep[1:] != ep[:-1]])
+    buffers = []
+    for k, (s, e) in enumerate(zip(starts, np.r_[starts[1:], len(ep)], strict=True)):
+        infos = {"pscore": np.r_[np.nan, data.pscore[s:e]][:, None],
+                 "expected_reward": np.r_[np.nan, data.expected_reward[s:e]].astype(
+                     np.float32)[:, None],
+                 "episode_id": np.r_[-1, ep[s:e]].astype(np.int64)[:, None]}
+        buffers.append(EpisodeBuffer(
+            id=k, observations=np.vstack([data.context[s:e], data.extras["next_context"][
+                e - 1:e]]).astype(np.float32), actions=data.action[s:e],
+            rewards=data.reward[s:e], terminations=data.extras["terminated"][s:e].astype(bool),
+            truncations=data.extras["truncated"][s:e].astype(bool), infos=infos))
+    spec = dataclasses.replace(gym.spec(data.meta.env_id), kwargs=data.meta.env_kwargs)
+    return minari.create_dataset_from_buffers(
+        dataset_id, buffers, env=spec, data_format="arrow", author="a", author_email="b",
+        observation_space=spaces.Box(-np.inf, np.inf, (data.context.shape[1],), np.float32),
+        action_space=spaces.Discrete(int(data.meta.n_actions)), description="reference")
+
+
+def test_the_batched_minari_export_reads_back_as_minaris_own_writer(tmp_path, monkeypatch):
+    pytest.importorskip("minari")
+    from recsim_envs.data.exchange import to_minari
+
+    monkeypatch.setattr("recsim_envs.data.exchange._EPISODES_PER_WRITE", 7)  # several writes
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
+    data = _sequential()
+    ours = to_minari(data, "recsim/test/batched-v0")
+    ref = _minari_reference(data, "recsim/test/reference-v0")
+    assert (ours.total_episodes, ours.total_steps) == (ref.total_episodes, ref.total_steps)
+    assert ours.total_episodes > 3 * 7
+    assert ours.storage.metadata["dataset_size"] > 0
+    pairs = zip(ours.iterate_episodes(), ref.iterate_episodes(), strict=True)
+    for a, b in pairs:
+        assert a.id == b.id
+        for name in ("observations", "actions", "rewards", "terminations", "truncations"):
+            x, y = getattr(a, name), getattr(b, name)
+            assert x.dtype == y.dtype, name
+            np.testing.assert_array_equal(x, y, err_msg=f"episode {a.id}: {name}")
+        assert set(a.infos) == set(b.infos)
+        for k in a.infos:
+            np.testing.assert_array_equal(a.infos[k], b.infos[k], err_msg=f"{a.id}: {k}")
+    ids = range(ours.total_episodes)
+    assert list(ours.storage.get_episode_metadata(ids)) == list(
+        ref.storage.get_episode_metadata(ids))
+
+
+def test_a_minari_export_records_absolute_world_paths_and_loads_elsewhere(tmp_path,
+                                                                           monkeypatch):
+    pytest.importorskip("minari")
+    from recsim_envs.data.exchange import from_minari, to_minari
+    from tests.worlds_fixtures import fitted_world_dir
+
+    world = fitted_world_dir(tmp_path.parent)
+    monkeypatch.chdir(world.parent)
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "datasets"))
+    env = gym.make("recsim_envs/SequentialFromWorld-v0", world=world.name, max_turns=4)
+    data = collect_sessions(env, sequential_behaviour_policy(env), 20, seed=1)
+    assert data.meta.env_kwargs["world"] == world.name  # relative, as the user typed it
+    to_minari(data, "recsim/test/world-v0", env_id="recsim_envs/SequentialFromWorld-v0")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    back = from_minari("recsim/test/world-v0")
+    assert back.meta.env_kwargs["world"] == str(world.resolve())
+    np.testing.assert_array_equal(back.action, data.action)
+    for k in data.system:
+        np.testing.assert_array_equal(back.system[k], data.system[k], err_msg=k)
 
 
 def _table(tmp_path: Path, rows: list[str]) -> Path:

@@ -107,6 +107,23 @@ def _minari():
     return minari
 
 
+_PATH_SETTINGS = ("world", "data_dir", "cache_dir")
+"""Environment settings that name a file or folder: recorded as absolute paths, so a
+dataset's environment can be rebuilt from any working directory."""
+
+_EPISODES_PER_WRITE = 2_000
+"""Episodes per Arrow write: one partitioned write per batch keeps memory bounded."""
+
+
+def absolute_paths(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` with every path-valued setting (:data:`_PATH_SETTINGS`) made absolute."""
+    out = dict(kwargs)
+    for key in _PATH_SETTINGS:
+        if isinstance(out.get(key), str | os.PathLike):
+            out[key] = str(Path(out[key]).expanduser().resolve())
+    return out
+
+
 def to_minari(data: LoggedDataset, dataset_id: str, env_id: str | None = None,
               env_kwargs: dict[str, Any] | None = None, data_path: str | None = None):
     """Write sequential session logs (extras ``episode_id``, ``step``, ``next_context``,
@@ -115,13 +132,23 @@ def to_minari(data: LoggedDataset, dataset_id: str, env_id: str | None = None,
     Observations are the flat contexts (``Box``); ``infos`` hold ``pscore``,
     ``expected_reward`` and ``episode_id`` per step (index 0, the reset, holds NaN / -1).
     The environment spec (``env_id``, default ``meta.env_id``, with ``env_kwargs``, default
-    ``meta.env_kwargs``) is recorded. ``data_path`` sets ``MINARI_DATASETS_PATH``.
+    ``meta.env_kwargs``) is recorded with path settings (``world``, ``data_dir``,
+    ``cache_dir``) made absolute, so ``recover_environment`` works from any directory.
+    ``data_path`` sets ``MINARI_DATASETS_PATH``.
+
+    Time is linear in the number of episodes: Minari's own ``update_episodes`` writes one
+    episode at a time and re-scans the whole dataset folder for its size after each (800
+    episodes cost 8.8x 200 under load, issue 23). Here Minari creates the dataset (metadata,
+    spec, spaces), then the episodes are written in its Arrow layout (one folder per
+    episode, the rows of ``minari``'s ``ArrowStorage.update_episodes``, read by its own
+    loader) with one partitioned write per :data:`_EPISODES_PER_WRITE` episodes, and the
+    size is measured once. A test checks that Minari reads back exactly what its own
+    writer would have written.
     """
     import gymnasium as gym
     from gymnasium import spaces
 
     minari = _minari()
-    from minari.data_collector import EpisodeBuffer
 
     data.require("episode_id", "step", "next_context", "terminated", "truncated")
     if data_path is not None:
@@ -132,32 +159,76 @@ def to_minari(data: LoggedDataset, dataset_id: str, env_id: str | None = None,
         data = data.subset(order)
         ep = data.extras["episode_id"]
     starts = np.flatnonzero(np.r_[True, ep[1:] != ep[:-1]])
-    ends = np.r_[starts[1:], len(ep)]
-    buffers = []
-    for k, (s, e) in enumerate(zip(starts, ends, strict=True)):  # one buffer per episode
-        obs = np.vstack([data.context[s:e], data.extras["next_context"][e - 1:e]])
-        term = data.extras["terminated"][s:e].astype(bool)
-        trunc = data.extras["truncated"][s:e].astype(bool)
-        # (T + 1, 1) columns: Minari's Arrow storage cannot decode scalar infos.
-        infos = {"pscore": np.r_[np.nan, data.pscore[s:e]][:, None],
-                 "expected_reward": np.r_[np.nan, data.expected_reward[s:e]].astype(
-                     np.float32)[:, None],
-                 "episode_id": np.r_[-1, ep[s:e]].astype(np.int64)[:, None]}
-        buffers.append(EpisodeBuffer(id=k, observations=obs.astype(np.float32),
-                                     actions=data.action[s:e], rewards=data.reward[s:e],
-                                     terminations=term, truncations=trunc, infos=infos))
     env_id = env_id or data.meta.env_id
-    kwargs = dict(data.meta.env_kwargs if env_kwargs is None else env_kwargs)
+    kwargs = absolute_paths(data.meta.env_kwargs if env_kwargs is None else env_kwargs)
     spec = dataclasses.replace(gym.spec(env_id), kwargs=kwargs)
     obs_space = spaces.Box(-np.inf, np.inf, (data.context.shape[1],), np.float32)
-    return minari.create_dataset_from_buffers(
-        dataset_id, buffers, env=spec, eval_env=spec, observation_space=obs_space,
+    dataset = minari.create_dataset_from_buffers(
+        dataset_id, [], env=spec, eval_env=spec, observation_space=obs_space,
         data_format="arrow",  # Parquet via pyarrow, already a dependency (HDF5 needs h5py)
         author="recsim_envs", author_email="n/a",
         action_space=spaces.Discrete(int(data.meta.n_actions)), algorithm_name=json.dumps(
             {"policy_name": data.meta.policy_name, "policy_settings": data.meta.policy_settings,
              "seed": data.meta.seed}, default=str),
         description=f"session logs of {env_id} exported by recsim_envs")
+    storage = dataset.storage
+    bounds = np.r_[starts, len(data)]
+    for lo in range(0, len(starts), _EPISODES_PER_WRITE):
+        hi = min(len(starts), lo + _EPISODES_PER_WRITE)
+        _write_arrow_episodes(storage, data, bounds[lo:hi + 1], first_id=lo)
+    storage.update_metadata({"total_steps": len(data), "total_episodes": len(starts),
+                             "dataset_size": storage.get_size()})
+    return type(dataset)(storage)
+
+
+def _write_arrow_episodes(storage: Any, data: LoggedDataset, bounds: np.ndarray,
+                          first_id: int) -> None:
+    """Episodes ``first_id, ...`` (rows ``bounds[j]:bounds[j + 1]`` of ``data``) in Minari's
+    Arrow layout: per episode T + 1 rows (observations o_0..o_T; actions, rewards and flags
+    padded with a zero row; infos with a NaN / -1 row for the reset), the folder
+    ``<data_path>/<id>/`` and its ``metadata.json``."""
+    import pyarrow as pa
+    import pyarrow.dataset as pds
+    from minari.dataset._storages.arrow_storage import _encode_info, _encode_space
+
+    lo, hi = int(bounds[0]), int(bounds[-1])
+    lengths = np.diff(bounds)
+    n_eps = len(lengths)
+    ids = first_id + np.arange(n_eps)
+    rows = int(lengths.sum()) + n_eps
+    ends = np.cumsum(lengths + 1) - 1  # row of each episode's final observation / padding
+    last = np.zeros(rows, dtype=bool)
+    last[ends] = True
+    first = np.r_[True, last[:-1]]  # the reset row of each episode
+
+    def padded(values: np.ndarray, fill: Any, at: np.ndarray) -> np.ndarray:
+        out = np.empty((rows, *values.shape[1:]), dtype=values.dtype)
+        out[~at] = values
+        out[at] = fill
+        return out
+
+    obs = padded(data.context[lo:hi].astype(np.float32), 0, last)
+    obs[last] = data.extras["next_context"][bounds[1:] - 1]
+    infos = {"pscore": padded(data.pscore[lo:hi], np.nan, first)[:, None],
+             "expected_reward": padded(data.expected_reward[lo:hi].astype(np.float32),
+                                       np.nan, first)[:, None],
+             "episode_id": padded(data.extras["episode_id"][lo:hi].astype(np.int64), -1,
+                                  first)[:, None]}
+    batch = pa.RecordBatch.from_pydict({
+        "episode_id": np.repeat(ids, lengths + 1).astype(np.int32),
+        "observations": _encode_space(storage.observation_space, obs),
+        "actions": _encode_space(storage.action_space, padded(data.action[lo:hi], 0, last)),
+        "rewards": padded(data.reward[lo:hi], 0, last),
+        "terminations": padded(data.extras["terminated"][lo:hi].astype(bool), False, last),
+        "truncations": padded(data.extras["truncated"][lo:hi].astype(bool), False, last),
+        "infos": _encode_info(infos),
+    })
+    pds.write_dataset(batch, storage.data_path, format="arrow", partitioning=["episode_id"],
+                      existing_data_behavior="overwrite_or_ignore", max_partitions=n_eps + 1,
+                      preserve_order=True)
+    for k, n in zip(ids.tolist(), lengths.tolist(), strict=True):
+        with open(storage.data_path / str(k) / "metadata.json", "w") as f:
+            json.dump({"id": k, "total_steps": n}, f)
 
 
 def from_minari(dataset: Any, with_system: bool = True) -> LoggedDataset:

@@ -9,6 +9,9 @@ write them as a Minari dataset (needs the ``minari`` extra).
 
 ``prompt-diagnostics ENV_ID [--kwargs JSON]``: is a prompt world a fair test of DSO (kernel
 contrast, prompt variance share, keyword R^2, best context-free prompt)?
+
+``two-stage-diagnostics ENV_ID [--kwargs JSON]``: is a two-stage world in the regime of Ma
+et al. (WWW 2020) (logging peakedness, logged positives, ranker AUC and top-precision)?
 """
 
 from __future__ import annotations
@@ -137,6 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="noise std added to both embeddings (DSO's embedding_noise)")
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(run=_prompt_diagnostics)
+    from recsim_envs.two_stage.diagnostics import add_parser as add_two_stage_diagnostics
+
+    add_two_stage_diagnostics(sub)
     return parser
 
 

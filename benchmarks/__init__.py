@@ -21,8 +21,8 @@ from benchmarks.suites import builtin_suite
 
 
 def run_benchmark(*args, **kwargs):
-    """See :func:`benchmarks.runner.run_benchmark`."""
-    from benchmarks.runner import run_benchmark as _run
+    """See :func:`benchmarks.runs.run_benchmark`."""
+    from benchmarks.runs import run_benchmark as _run
 
     return _run(*args, **kwargs)
 

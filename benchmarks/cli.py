@@ -63,7 +63,7 @@ def _cells_done(specs: list[BenchmarkSpec], out: str) -> tuple[int, int]:
     """(cells with an OK row in ``out``, all cells) over ``specs``."""
     from benchmarks.cells import cells_of
     from benchmarks.results import latest_rows, read_rows
-    from benchmarks.runner import results_path
+    from benchmarks.runs import results_path
 
     done = total = 0
     for spec in specs:
@@ -108,7 +108,7 @@ def _env_args(values: list[str]) -> tuple[EnvSpec, ...]:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from benchmarks.executors import EXECUTORS
-    from benchmarks.runner import run_benchmark
+    from benchmarks.runs import run_benchmarks
 
     if args.data_dir:  # read by the MovieLens environments, also in worker processes
         os.environ["RECSIM_ENVS_DATA"] = str(Path(args.data_dir).expanduser())
@@ -165,15 +165,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     failures: list[str] = []
     old_handlers = _install_stop_handlers()
     try:
-        for spec in final:
-            try:
-                summary = run_benchmark(spec, args.out, workers=args.workers,
-                                        executor=args.executor, progress=progress, log=log)
-            except (RuntimeError, ValueError) as exc:  # e.g. Ray missing
-                print(f"error: {exc}", file=sys.stderr)
-                return EXIT_USAGE
+        try:
+            summaries = run_benchmarks(final, args.out, workers=args.workers,
+                                       executor=args.executor, progress=progress, log=log)
+        except (RuntimeError, ValueError) as exc:  # e.g. Ray missing or not starting
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+        for spec, summary in zip(final, summaries, strict=True):
             failures.extend(summary.failures)
             _report(spec, summary)
+        if summaries and summaries[0].wall_s and not args.quiet:
+            _timing(summaries, args.workers)
     except Stopped as stop:
         done, total = _cells_done(final, args.out)
         print(f"stopped: {done} of {total} cells done; run the same command to resume",
@@ -210,6 +212,19 @@ def _plug_in_label(agent_spec: AgentSpec, text: str) -> AgentSpec:
     if isinstance(name, str) and name and "name" in vars(cls):
         return AgentSpec(name=name, agent=agent_spec.agent, settings=agent_spec.settings)
     return agent_spec
+
+
+def _timing(summaries: list, workers: int) -> None:
+    """Where the run's wall time went: inside cells, and outside them (interpreter and
+    worker start-up, imports, the pre-run checks, idle workers at the end)."""
+    from benchmarks.runs import duration
+
+    wall, cells = summaries[0].wall_s, sum(s.cells_s for s in summaries)
+    if not cells:
+        return
+    outside = max(0.0, wall - cells / workers)
+    print(f"run time: {duration(wall)} wall; cells {duration(cells)} on {workers} "
+          f"worker(s); outside cells {duration(outside)}", file=sys.stderr, flush=True)
 
 
 def _report(spec: BenchmarkSpec, summary: object) -> None:

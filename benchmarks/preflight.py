@@ -9,7 +9,7 @@ worlds that cache themselves on disk (the MovieLens and paper worlds), builds th
 once in this process before several workers would each build it.
 
 The runner itself still records a cell that fails at run time as a failed row (a Python
-caller of :func:`benchmarks.runner.run_benchmark` gets the same per-cell isolation).
+caller of :func:`benchmarks.runs.run_benchmark` gets the same per-cell isolation).
 """
 
 from __future__ import annotations

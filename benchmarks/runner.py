@@ -21,17 +21,16 @@ import os
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from benchmarks.cells import Cell, RunContext, cell_seeds, cells_of
+from benchmarks.cells import Cell, RunContext, cell_seeds
 from benchmarks.families import CellError, get_family
 from benchmarks.families.base import CheckedHandle
-from benchmarks.results import ROW_SCHEMA, append_row, as_json_row, latest_rows, read_rows
-from benchmarks.spec import AgentSpec, BenchmarkSpec, EnvSpec
+from benchmarks.results import ROW_SCHEMA, as_json_row
+from benchmarks.spec import AgentSpec, EnvSpec
 from recsim_envs.core.threads import torch_threads
 
 # ---------------------------------------------------------------------- agents
@@ -104,7 +103,7 @@ def agent_provenance(cls: type) -> dict[str, Any]:
     return info
 
 
-def _source_hash(target: str) -> str | None:
+def source_hash(target: str) -> str | None:
     """sha256 of the source file of agent ``target``, or None if it cannot be resolved here
     (the cell will then report why)."""
     try:
@@ -280,128 +279,3 @@ class _EnvFactory:
 
     def __call__(self) -> Any:
         return self._family.make_env(self._env.id, dict(self._env.kwargs))
-
-
-# ---------------------------------------------------------------------- a whole run
-
-
-@dataclass
-class RunSummary:
-    """What a run did: rows written, cells skipped as already done, failures."""
-
-    results_path: Path
-    n_cells: int = 0
-    n_skipped: int = 0
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failures
-
-
-def results_path(out_dir: str | Path, spec: BenchmarkSpec) -> Path:
-    return Path(out_dir) / f"{spec.name}.jsonl"
-
-
-def run_benchmark(
-    spec: BenchmarkSpec,
-    out_dir: str | Path,
-    *,
-    workers: int = 1,
-    executor: str = "local",
-    progress: bool = False,
-    log: Callable[[str], None] = print,
-    context: RunContext | None = None,
-) -> RunSummary:
-    """Run every cell of ``spec`` not already done in ``out_dir`` and append its row.
-
-    Args:
-        spec: the benchmark.
-        out_dir: rows go to ``out_dir/<spec.name>.jsonl``; cells with an OK row there are
-            skipped (resume).
-        workers: parallel cells.
-        executor: ``local`` (process pool), ``serial`` (this process) or ``ray``.
-        progress: show progress bars (overall and per cell).
-        log: where messages go.
-
-    Returns:
-        A :class:`RunSummary`; ``failures`` lists each failed cell's message.
-    """
-    from benchmarks.executors import get_executor
-
-    path = results_path(out_dir, spec)
-    existing = read_rows(path)
-    summary = RunSummary(results_path=path, problems=list(existing.problems))
-    for problem in existing.problems:
-        log(f"warning: {problem}")
-    # A finished cell is skipped only if its agent's source file is unchanged: a
-    # leaderboard never mixes rows of two versions of an agent's code.
-    code = {a.name: _source_hash(a.agent) for a in spec.agents}
-    done = {r["cell_id"] for r in latest_rows(existing.rows) if r["status"] == "ok"
-            and code.get(r["agent"]["name"]) in (None, r["agent"].get("sha256"))}
-    stale = {r["cell_id"] for r in existing.rows if r["status"] == "ok"} - done
-    cells = cells_of(spec)
-    summary.n_cells = len(cells)
-    todo = [c for c in cells if c.cell_id not in done]
-    summary.n_skipped = len(cells) - len(todo)
-    if summary.n_skipped:
-        log(f"{spec.name}: {summary.n_skipped} of {len(cells)} cells already done in {path}; "
-            "skipping them")
-    n_stale = sum(c.cell_id in stale for c in todo)
-    if n_stale:
-        log(f"{spec.name}: {n_stale} finished cell(s) run again: their agent's code changed")
-    context = context or RunContext.current()
-
-    lines = ProgressLines(spec.name, len(todo))
-
-    def on_row(row: dict[str, Any]) -> None:
-        append_row(path, row)
-        summary.rows.append(row)
-        if row["status"] != "ok":
-            summary.failures.append(row["error"])
-            log(f"FAILED {row['error']}")
-        if not progress:  # the bars say it on a terminal; a redirected log gets a line
-            log(lines.finished(row))
-
-    if todo:
-        runner = get_executor(executor, workers)
-        if not progress:
-            log(f"{spec.name} ({spec.size}): {len(todo)} cell(s) to run on {workers} "
-                f"worker(s) with the {executor} executor")
-        runner.run(todo, context, on_row, progress=progress)
-    return summary
-
-
-class ProgressLines:
-    """One line per finished cell for logs without a terminal: counts, the cell's time and
-    an estimate of the time left (cells done so far per wall second, so parallel workers
-    are counted)."""
-
-    def __init__(self, suite: str, n_cells: int, clock: Callable[[], float] = time.monotonic):
-        self.suite, self.n_cells, self.n_done = suite, n_cells, 0
-        self._clock = clock
-        self._start = clock()
-
-    def finished(self, row: dict[str, Any]) -> str:
-        self.n_done += 1
-        elapsed = self._clock() - self._start
-        left = elapsed / self.n_done * (self.n_cells - self.n_done)
-        cell_s = (row.get("timing") or {}).get("total_s")
-        took = f", {cell_s:.1f} s" if isinstance(cell_s, int | float) else ""
-        label = f"{row['env']['name']}/{row['agent']['name']}/seed{row['seed_index']}"
-        return (f"{self.suite}: {self.n_done}/{self.n_cells} cells done ({label} "
-                f"{row['status']}{took}); {_duration(elapsed)} elapsed, about "
-                f"{_duration(left)} left")
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"

@@ -107,7 +107,9 @@ def test_a_redirected_run_prints_a_line_per_finished_cell(tmp_path):
     run = cli("run", str(spec), "--seeds", "2", "--executor", "serial", "--out", str(tmp_path))
     assert run.returncode == 0, run.stderr
     lines = [ln for ln in run.stderr.splitlines() if "cells done" in ln]
-    assert [ln.split(":")[1].split()[0] for ln in lines] == ["1/2", "2/2"]
+    assert [ln.split()[0] for ln in lines] == ["1/2", "2/2"]
+    assert "(cli/small/popular/seed0 ok" in lines[0]
+    assert "run time:" in run.stderr and "outside cells" in run.stderr
     assert all("elapsed, about" in ln and "left" in ln for ln in lines)
 
 

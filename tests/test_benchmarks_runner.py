@@ -11,7 +11,7 @@ import pytest
 
 from benchmarks.cells import RunContext
 from benchmarks.results import deterministic_part, read_rows
-from benchmarks.runner import run_benchmark
+from benchmarks.runs import run_benchmark
 from benchmarks.spec import AgentSpec, BenchmarkSpec, DataSpec, EnvSpec, EvalSpec
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.runner import run_benchmark
+from benchmarks.runs import run_benchmark
 from benchmarks.suites import builtin_suite
 from recsim_envs.core.stats import diff_ci
 

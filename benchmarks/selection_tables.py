@@ -77,6 +77,13 @@ class Selection:
     behaviour: str | None
     behaviour_value: float | None
     rows: list[SelectionRow] = field(default_factory=list)
+    best_value: float | None = None  # the best candidate's online value
+
+    @property
+    def behaviour_is_best(self) -> bool:
+        """No candidate beats the behaviour policy: SharpeRatio@k says nothing then."""
+        return (self.behaviour_value is not None and self.best_value is not None
+                and self.behaviour_value >= self.best_value)
 
 
 def _num(x: Any) -> float | None:
@@ -127,7 +134,8 @@ def select(table: Table) -> Selection | None:
                  for k in table.estimators}
     rows = selection_table(estimates, {e.agent: e.value for e in cands}, b_value)
     rows.sort(key=lambda r: estimator_order(r.estimator))
-    return Selection(sorted(e.agent for e in cands), behaviour, b_value, rows)
+    return Selection(sorted(e.agent for e in cands), behaviour, b_value, rows,
+                     best_value=max(e.value for e in cands))
 
 
 # ---------------------------------------------------------------------- rendering
@@ -184,7 +192,9 @@ def selection_markdown(table: Table) -> list[str]:
     n = len(sel.candidates)
     ks = list(range(2, n + 1))
     head = ["estimator", "supported", "Spearman", "regret@1"] + (["regret@3"] if n >= 3 else [])
-    head += [f"SR@{k}" for k in ks] if sel.behaviour_value is not None else []
+    has_sr = sel.behaviour_value is not None
+    head += [f"SR@{k}" for k in ks] if has_sr else []
+    head += [f"SR@{k} (SCOPE-RL)" for k in ks[:1]] if has_sr and ks else []
     out = ["### Off-policy selection", "", "| " + " | ".join(head) + " |",
            "|" + "|".join(["---"] * len(head)) + "|"]
     for r in sel.rows:
@@ -192,15 +202,23 @@ def selection_markdown(table: Table) -> list[str]:
                  _f(r.spearman, 3) or "n/a", _f(r.regret[1])]
         if n >= 3:
             cells.append(_f(r.regret[3]))
-        if sel.behaviour_value is not None:
+        if has_sr:
             cells += [_f(r.sharpe[k], 3) or "n/a" for k in ks]
+            cells += [_f(r.sharpe_scope_rl[k], 3) or "n/a" for k in ks[:1]]
         out.append("| " + " | ".join(cells) + " |")
     sharpe = (
         "SR@k = SharpeRatio@k (Kiyohara et al., ICLR 2024): (best online value in the top k - "
         f"online value of the behaviour policy `{sel.behaviour}`, {_f(sel.behaviour_value)}) / "
-        "population std of the top-k online values; undefined (n/a) where the top k have "
-        "equal values, always at k = 1." if sel.behaviour_value is not None else
+        "population std of the top-k online values (the paper's form); undefined (n/a) where "
+        "the top k have equal values, always at k = 1. SR@2 (SCOPE-RL): as SCOPE-RL's code "
+        "computes it, with the sample std (ddof = 1) and the numerator clipped at 0 "
+        "(`recsim_envs.ope.selection.sharpe_ratio_at_k(..., form=\"scope_rl\")` at any k)."
+        if has_sr else
         "No SharpeRatio@k: no behaviour policy (agent named *logging*) in this table.")
+    if sel.behaviour_is_best:
+        sharpe += (f" **The behaviour policy `{sel.behaviour}` is the best candidate here**: no "
+                   "top-k set beats it, so SR@k is <= 0 (SCOPE-RL's form: 0) for every "
+                   "estimator and carries no information in this table.")
     out += ["", f"Over the {n} non-privileged agents; each estimator ranks them by its "
             "seed-mean estimate (agents it never supported rank after all supported ones, in "
             "name order) and is scored against their seed-mean online values. Spearman: rank "

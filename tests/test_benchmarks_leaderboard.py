@@ -322,3 +322,21 @@ def test_a_table_with_one_world_for_all_seeds_says_so():
         r["env"]["cell_kwargs"] = {"world_seed": 0}
     md = to_markdown(build(rows))
     assert "one world for all seeds" in md and "draws its own world, users" not in md
+
+
+def test_the_selection_table_says_when_the_behaviour_policy_is_the_best_candidate():
+    from types import SimpleNamespace
+
+    from benchmarks.selection_tables import Selection, selection_markdown
+    from recsim_envs.ope.selection import selection_table
+
+    truths = {"logging": 0.5, "a": 0.3, "b": 0.4}
+    rows = selection_table({"ips": {"logging": 0.2, "a": 0.4, "b": 0.1}}, truths, 0.5)
+    best = Selection(sorted(truths), "logging", 0.5, rows, best_value=0.5)
+    text = "\n".join(selection_markdown(SimpleNamespace(selection=best)))
+    assert best.behaviour_is_best and "is the best candidate here" in text
+    assert "SR@2 (SCOPE-RL)" in text
+    beaten = Selection(sorted(truths), "logging", 0.5, rows, best_value=0.6)
+    assert not beaten.behaviour_is_best
+    assert "is the best candidate here" not in "\n".join(
+        selection_markdown(SimpleNamespace(selection=beaten)))

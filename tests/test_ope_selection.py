@@ -53,6 +53,27 @@ def test_sharpe_ratio_at_k_by_hand():
                                                                                   abs=1e-5)
 
 
+def test_sharpe_ratio_in_scope_rls_form_by_hand():
+    # SCOPE-RL's code: sample std (ddof = 1), numerator clipped at 0.
+    # k = 2: {8, 2}: sample std sqrt(18 / 1) = 4.24264; (8 - 5) / 4.24264 = 0.70711, the
+    #        paper form (1.0) / sqrt(2).
+    # k = 3: {8, 2, 6}: sample std sqrt((168/9) / 2) = 3.05505; 3 / 3.05505 = 0.98198.
+    got = [sharpe_ratio_at_k(X, TRUTH, BEHAVIOUR, k, form="scope_rl") for k in (1, 2, 3)]
+    assert got[0] is None
+    assert got[1] == pytest.approx(1 / math.sqrt(2)) and got[2] == pytest.approx(0.98198,
+                                                                                 abs=1e-5)
+    # top-2 true values {3, 1}, behaviour 1: paper 2 / 1 = 2.000, SCOPE-RL 2 / sqrt(2)
+    assert sharpe_ratio_at_k([1.0, 0.5], [3.0, 1.0], 1.0, 2) == pytest.approx(2.0)
+    assert sharpe_ratio_at_k([1.0, 0.5], [3.0, 1.0], 1.0, 2,
+                             form="scope_rl") == pytest.approx(math.sqrt(2))
+    # no top-k candidate beats the behaviour policy: negative in the paper's form, 0 in
+    # SCOPE-RL's
+    assert sharpe_ratio_at_k([1.0, 0.5], [3.0, 1.0], 10.0, 2) == pytest.approx(-7.0)
+    assert sharpe_ratio_at_k([1.0, 0.5], [3.0, 1.0], 10.0, 2, form="scope_rl") == 0.0
+    with pytest.raises(ValueError, match="form must be one of"):
+        sharpe_ratio_at_k(X, TRUTH, BEHAVIOUR, 2, form="ddof1")
+
+
 def test_a_perfect_estimator_has_no_regret_and_the_highest_early_sharpe_ratio():
     perfect = [10.0, 8.0, 6.0, 4.0, 2.0]
     assert [regret_at_k(perfect, TRUTH, k) for k in (1, 3)] == [0.0, 0.0]

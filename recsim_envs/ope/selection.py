@@ -9,10 +9,18 @@ estimates, rank the candidates by the estimates; T_k is the estimator's top-k se
 - SharpeRatio@k = (max_{j in T_k} V_j - V_behaviour) / std_{j in T_k}(V_j) (Kiyohara,
   Kishimoto, Kawakami, Kobayashi, Nakata and Saito, "Towards Assessing and Benchmarking
   Risk-Return Tradeoff of Off-Policy Evaluation", ICLR 2024; SCOPE-RL's
-  ``OffPolicySelection``). The standard deviation is the population one, ``1/k`` inside
-  the square root (ddof = 0), as SCOPE-RL's documentation defines std@k. SCOPE-RL counts
-  the behaviour policy among the candidates; the leaderboard does too (the agent named
-  ``logging`` is a candidate like any other non-privileged agent).
+  ``OffPolicySelection``). Two forms, each labelled where it is shown:
+
+  - ``form="paper"``: the population standard deviation (``1/k`` inside the square root,
+    ddof = 0), as the paper and SCOPE-RL's documentation define std@k; the numerator as
+    defined, so it is negative when no top-k candidate beats the behaviour policy.
+  - ``form="scope_rl"``: as SCOPE-RL's code computes it: the sample standard deviation
+    (ddof = 1) and the numerator clipped at 0. At k = 2 it is the paper form / sqrt(2).
+
+  SCOPE-RL counts the behaviour policy among the candidates; the leaderboard does too (the
+  agent named ``logging`` is a candidate like any other non-privileged agent). Where the
+  behaviour policy is the best candidate, no top-k set beats it: SharpeRatio@k is <= 0 in
+  the paper form and 0 in SCOPE-RL's for every estimator, and carries no information.
 
 Conventions of this module:
 
@@ -116,23 +124,33 @@ def regret_at_k(estimates: Sequence[float | None], truths: Sequence[float], k: i
     return float(v.max() - v[top].max())
 
 
+SHARPE_FORMS = ("paper", "scope_rl")
+
+
 def sharpe_ratio_at_k(estimates: Sequence[float | None], truths: Sequence[float],
-                      behaviour_value: float, k: int) -> float | None:
+                      behaviour_value: float, k: int, form: str = "paper") -> float | None:
     """SharpeRatio@k = (best@k - V_behaviour) / std@k (Kiyohara et al., ICLR 2024).
 
-    best@k is the largest true value in the estimator's top-k, std@k the population
-    standard deviation (ddof = 0) of the true values in the top-k. None where std@k is 0
-    (k = 1, or k equal values): the ratio is undefined there.
+    best@k is the largest true value in the estimator's top-k, std@k the standard deviation
+    of the true values in the top-k: the population one (ddof = 0) with ``form="paper"``;
+    with ``form="scope_rl"`` the sample one (ddof = 1) and the numerator clipped at 0, as
+    SCOPE-RL's code computes it. None where std@k is 0 (k = 1, or k equal values): the
+    ratio is undefined there.
     """
+    if form not in SHARPE_FORMS:
+        raise ValueError(f"form must be one of {SHARPE_FORMS}, got {form!r}")
     v = _validate(estimates, truths)
     _check_k(k, v.size)
     if not math.isfinite(behaviour_value):
         raise ValueError(f"behaviour_value must be finite, got {behaviour_value}")
     top = v[estimator_ranking(estimates)[:k]]
-    std = float(top.std(ddof=0))
+    std = float(top.std(ddof=0 if form == "paper" else 1)) if k > 1 else 0.0
     if std == 0.0:
         return None
-    return float((top.max() - behaviour_value) / std)
+    excess = float(top.max() - behaviour_value)
+    if form == "scope_rl":
+        excess = max(excess, 0.0)
+    return excess / std
 
 
 @dataclass
@@ -145,8 +163,9 @@ class SelectionRow:
         n_supported: candidates the estimator could estimate (the others rank last).
         spearman: rank correlation (None where undefined).
         regret: {k: regret@k} for k = 1..K.
-        sharpe: {k: SharpeRatio@k} for k = 1..K (None where undefined, always at k = 1);
-            empty where there is no behaviour value.
+        sharpe: {k: SharpeRatio@k} for k = 1..K, the paper's form (None where undefined,
+            always at k = 1); empty where there is no behaviour value.
+        sharpe_scope_rl: the same in SCOPE-RL's form (sample std, numerator clipped at 0).
         ranking: candidate names in the estimator's order, best first.
     """
 
@@ -156,6 +175,7 @@ class SelectionRow:
     spearman: float | None
     regret: dict[int, float] = field(default_factory=dict)
     sharpe: dict[int, float | None] = field(default_factory=dict)
+    sharpe_scope_rl: dict[int, float | None] = field(default_factory=dict)
     ranking: list[str] = field(default_factory=list)
 
 
@@ -194,5 +214,7 @@ def selection_table(estimates: Mapping[str, Mapping[str, float | None]],
             row.regret[k] = regret_at_k(est, v, k)
             if behaviour_value is not None:
                 row.sharpe[k] = sharpe_ratio_at_k(est, v, behaviour_value, k)
+                row.sharpe_scope_rl[k] = sharpe_ratio_at_k(est, v, behaviour_value, k,
+                                                           form="scope_rl")
         rows.append(row)
     return rows

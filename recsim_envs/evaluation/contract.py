@@ -107,6 +107,14 @@ class ContractError(TypeError):
     """An agent that breaks the contract (the message names the agent and the fix)."""
 
 
+RETIRED_SPELLINGS = {
+    "act_samples": "declare candidate_probs(obs) and with_replacement (two-stage) or "
+                   "action_probs(obs) (one action per observation)",
+}
+"""Capability names no code reads (once documented), and what to declare instead: an agent
+that sets one would silently be estimated as a policy it is not."""
+
+
 def agent_label(agent: Any) -> str:
     return str(getattr(agent, "name", type(agent).__name__))
 
@@ -133,6 +141,10 @@ class AgentHandle:
         if self.privileged and not isinstance(agent, Privileged):
             raise ContractError(f"agent {self.name!r} is a skyline (offline = False) but has no "
                                 "bind_env(env) to read the environment through")
+        for attr, fix in RETIRED_SPELLINGS.items():
+            if hasattr(agent, attr):
+                raise ContractError(f"agent {self.name!r} declares {attr!r}, which the harness "
+                                    f"does not read: {fix}")
         self.sampler = isinstance(agent, CandidateSampler)
         self.stochastic = isinstance(agent, StochasticPolicy)
         self.online = isinstance(agent, OnlineLearner)
@@ -147,6 +159,15 @@ class AgentHandle:
 
     # -------------------------------------------------------------- forwarding
     def fit(self, dataset: LoggedDataset, deployment: Deployment | None) -> AgentHandle:
+        n_candidates = getattr(deployment, "n_candidates", None)
+        if n_candidates is not None and self.stochastic and not self.sampler:
+            # Actions here are candidate sets: a distribution over single items says nothing
+            # about which sets act() draws, so its estimates would be of another policy.
+            raise ContractError(
+                f"agent {self.name!r} declares action_probs, but this environment's actions "
+                f"are sets of {n_candidates} candidates: declare candidate_probs(obs)"
+                " (n, n_items) and with_replacement (how act draws its candidates from it), or "
+                "drop action_probs to be evaluated as the deterministic policy act() deploys")
         if self._fit_takes_deployment:
             self.agent.fit(dataset, deployment)
         else:

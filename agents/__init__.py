@@ -3,7 +3,14 @@
 Agents are registered by short name and imported lazily; see :mod:`agents.registry`.
 """
 
-from agents.base import Agent, AgentError, BaseAgent, OnlineAgent, StochasticAgent
+from agents.base import (
+    Agent,
+    AgentError,
+    BaseAgent,
+    CandidateSampler,
+    OnlineLearner,
+    StochasticPolicy,
+)
 from agents.registry import load_class, make, register, registered, resolve
 
 # Built-in agents, registered lazily as "module:Class" so importing `agents` stays light.
@@ -54,8 +61,9 @@ __all__ = [
     "Agent",
     "AgentError",
     "BaseAgent",
-    "OnlineAgent",
-    "StochasticAgent",
+    "CandidateSampler",
+    "OnlineLearner",
+    "StochasticPolicy",
     "load_class",
     "make",
     "register",

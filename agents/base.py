@@ -8,57 +8,27 @@ only (never the environment or its response model), and then acts on observation
     actions = agent.act(obs_batch)     # (n, d) -> (n, ...) batched
     probs = agent.action_probs(obs)    # stochastic policies: for off-policy evaluation
 
-Agents that also learn online implement :class:`OnlineAgent`: the harness steps the
-environment and hands each transition to :meth:`OnlineAgent.observe`. The environment
-object itself is never given to an agent.
+What the harness reads from an agent (fit, act, and the optional capabilities
+``candidate_probs``/``with_replacement``, ``action_probs``, ``explore``/``observe``,
+``bind_env``) is defined once, as the Protocols of :mod:`recsim_envs.evaluation.contract`;
+they are re-exported here and from :mod:`agents`. The environment object itself is never
+given to an agent.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar
 
 import numpy as np
 
-from recsim_envs.data import LoggedDataset
-
-
-@runtime_checkable
-class Agent(Protocol):
-    """What the harness needs from an agent."""
-
-    name: ClassVar[str]
-
-    def fit(self, dataset: LoggedDataset, deployment: Any = None) -> Agent:
-        """Learn from logged rounds only; returns ``self`` so calls chain."""
-        ...
-
-    def act(self, obs: np.ndarray) -> np.ndarray:
-        """Action for one observation, or a batch of actions for (n, ...) observations."""
-        ...
-
-
-@runtime_checkable
-class StochasticAgent(Agent, Protocol):
-    def action_probs(self, obs: np.ndarray) -> np.ndarray:
-        """(n, d) observations -> (n, n_actions) probabilities of the deployed policy."""
-        ...
-
-
-@runtime_checkable
-class OnlineAgent(Agent, Protocol):
-    def observe(
-        self,
-        obs: np.ndarray,
-        action: Any,
-        reward: float,
-        next_obs: np.ndarray,
-        terminated: bool,
-        truncated: bool,
-    ) -> None:
-        """Learn from one transition the harness stepped through (after ``act``)."""
-        ...
+from recsim_envs.evaluation.contract import (  # noqa: F401  (re-exported: one definition)
+    Agent,
+    CandidateSampler,
+    OnlineLearner,
+    StochasticPolicy,
+)
 
 
 class AgentError(ValueError):

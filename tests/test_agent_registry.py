@@ -57,3 +57,15 @@ def test_every_registered_environment_belongs_to_one_family():
     assert sorted(ids) == recsim_envs.registered_ids()
     for env_id in ids:
         assert gym.spec(env_id).vector_entry_point, env_id
+
+
+@pytest.mark.parametrize("name", agents.registered())
+def test_every_registered_agent_is_accepted_by_the_harness(name):
+    # the runner wraps every agent in AgentHandle before fitting it; a built-in agent that
+    # the contract refuses could never run in a benchmark
+    from recsim_envs.evaluation import AgentHandle
+
+    handle = AgentHandle(agents.make(name))
+    assert handle.name == name
+    if handle.privileged:  # a skyline says how it reaches the live environment
+        assert hasattr(handle.agent, "bind_env") or handle.online or handle.episodic

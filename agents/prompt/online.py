@@ -49,6 +49,10 @@ class OnlinePG(PromptPolicyAgent):
         self.fitted = True
         return self
 
+    def explore(self, obs: np.ndarray) -> np.ndarray:
+        """How it acts while learning online: it samples from its current policy, as act."""
+        return self.act(obs)
+
     def observe(self, obs, action, reward, next_obs=None, terminated=True, truncated=False):
         import torch
 

@@ -22,8 +22,9 @@ Capabilities are typing Protocols, checked once when the harness wraps an agent
   ``observe`` (the one way an agent receives online data); ``explore`` is how it acts while
   learning. :class:`EpisodeLearner` is the adapter form of learners that keep their own
   training loop (stable-baselines3): the harness gives them an environment factory.
-- :class:`Privileged`: a skyline that reads the live environment (``bind_env``); it is
-  never given off-policy rows.
+- :class:`Privileged`: a skyline that reads the live environment (``bind_env``). Every
+  agent with ``offline = False`` (it reads or learns from the live environment: ``bind_env``,
+  or an online learner) is a skyline and is never given off-policy rows.
 
 One policy per agent: where an agent exposes a distribution, the harness checks once that
 ``act`` samples from it (:meth:`AgentHandle.check_agreement`), then evaluates and estimates
@@ -137,10 +138,15 @@ class AgentHandle:
                                 "fit(dataset[, deployment]) and act(obs)")
         self.agent = agent
         self.name = name or agent_label(agent)
+        # offline = False means one thing: the agent learns from or reads the live
+        # environment, not only logs (a skyline, never an off-policy candidate). It must
+        # say how: read it (bind_env) or learn from the transitions the harness steps.
         self.privileged = getattr(agent, "offline", True) is False
-        if self.privileged and not isinstance(agent, Privileged):
-            raise ContractError(f"agent {self.name!r} is a skyline (offline = False) but has no "
-                                "bind_env(env) to read the environment through")
+        if self.privileged and not isinstance(agent, Privileged | OnlineLearner | EpisodeLearner):
+            raise ContractError(
+                f"agent {self.name!r} is a skyline (offline = False) but neither reads the "
+                "environment (bind_env(env)) nor learns online (explore(obs) and observe(...), "
+                "or learn_episodes(n, make_env))")
         for attr, fix in RETIRED_SPELLINGS.items():
             if hasattr(agent, attr):
                 raise ContractError(f"agent {self.name!r} declares {attr!r}, which the harness "

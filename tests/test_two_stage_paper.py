@@ -209,8 +209,12 @@ def test_paper_suite_is_listed_but_left_out_of_run_all():
                                                                           "full")
     assert full.seeds == 20 and quick.seeds < full.seeds
     names = {a.name for a in full.agents}
-    assert names == {"logging", "random", "popular", "ce", "ips", "topk_correction",
-                     "two_ips", "oracle"}
+    assert names == {"logging", "random", "popular", "linear_ips", "ce", "ips",
+                     "topk_correction", "two_ips", "oracle"}
+    # The authors' regime is the suite's default (issue 18); the generator learns from the
+    # ranker's whole log, one pass of 5 movies per user.
+    assert all(e.kwargs.get("regime") == "authors" for e in quick.envs + full.envs)
+    assert quick.data.n_train == full.data.n_train
 
 
 def test_paper_suite_without_data_names_both_ways_to_give_it(tmp_path):

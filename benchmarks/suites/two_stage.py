@@ -9,10 +9,13 @@ agrees loosely with the user (``ranker_noise = 4``: rank correlation with the tr
 ``quick`` (run by ``make leaderboard``) is sized by power (docs/two_stage_agents.md, "Suite
 sizes"): one fixed world (``world_seed = 0``; seeds redraw the logged data, the agents'
 initialisation and the evaluation users), 3,000 logged rounds, 5,000 evaluation users and 15
-seeds: 198 CPU-seconds with ``--workers 1``. Measured half-width of the 95% interval of the
-paired difference of two non-skyline agents: at most 0.0118 without ``popular`` (14 of 15
-such pairs <= 0.01) and 0.0186 with it (its top-10 by logged clicks changes from seed to
-seed). ``full`` redraws the world per seed (intervals cover worlds), at the reference sizes.
+seeds; learners train up to 20 epochs and keep the one of best validation SNIPS (issue 18;
+the learning curves are flat from about epoch 15): 138 CPU-seconds with ``--workers 1``
+(9 agents, 135 cells; measured at load average 4-5 on 2 cores). Measured half-width of the
+95% interval of the paired difference of two non-skyline agents (15 seeds): median 0.012,
+at most 0.017 without ``popular`` (ips - two_ips) and 0.018 with it; 9 of 28 pairs <= 0.01
+(the validation split's noisy epoch choice adds seed-to-seed variance to the learners).
+``full`` redraws the world per seed (intervals cover worlds), at the reference sizes.
 """
 
 from __future__ import annotations

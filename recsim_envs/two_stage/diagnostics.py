@@ -42,7 +42,9 @@ def diagnose(env: Any, policy: Any, n_users: int = 1000, seed: int = 0,
         env: a two-stage environment (its ``unwrapped`` is used).
         policy: the behaviour policy (``probs(context) -> (n, n_items)``).
         n_users: users drawn with the online user sampler (seeded by ``seed``); the logged
-            share uses one visit per user by the world's own logging protocol.
+            share uses one visit per user by the world's own logging protocol (the
+            authors' regime of ``TwoStagePaper-v0``: its world log, which the generator
+            learns from).
         top: K of "the ranker's pick among the logging policy's top K" (the paper's 30).
 
     Returns:
@@ -74,7 +76,9 @@ def diagnose(env: Any, policy: Any, n_users: int = 1000, seed: int = 0,
     pick = np.take_along_axis(log_top, np.argmax(np.take_along_axis(scores, log_top, axis=1),
                                                  axis=1)[:, None], axis=1)[:, 0]
     per_visit = int(getattr(base.config, "logged_per_user", 1))
-    logged = base.log_rounds(policy, per_visit * n_users, rng)
+    world_log = getattr(base.world, "world_log", None)  # the authors' regime logs it
+    n_log = per_visit * n_users if world_log is None else len(world_log["items"])
+    logged = base.log_rounds(policy, n_log, rng)
     logged_positive = (logged.expected_reward > cut) if binary else \
         (logged.expected_reward >= cut)
     return {

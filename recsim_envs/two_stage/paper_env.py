@@ -47,6 +47,7 @@ from recsim_envs.two_stage.movielens_world import (
     build_movielens_world,
     cached_arrays,
 )
+from recsim_envs.two_stage.paper_authors import BIAS_L2, fit_authors_system
 from recsim_envs.two_stage.paper_world import (
     draw_without_replacement,
     fit_logistic_bilinear,
@@ -61,6 +62,7 @@ from recsim_envs.two_stage.world import TwoStageWorld, WorldSource
 
 ENV_ID = "recsim_envs/TwoStagePaper-v0"
 PAPER_CACHE_VERSION = 1
+REGIMES = ("project", "authors")
 _LOG_MEMO: dict[tuple, LoggedDataset] = {}
 _LOG_MEMO_SIZE = 4
 
@@ -80,6 +82,11 @@ class PaperConfig(MovieLensConfig):
         simulator_seed: seeds the simulator's training; ``world_seed`` then seeds only the
             logging model's cells, the world log and the ranker, so seeds of a benchmark
             share one simulated MovieLens (trained once, cached).
+        regime: "project" (this module's world) or "authors" (the parts of the authors' code
+            that change the result: per-movie biases in the logging model and the ranker,
+            the generator trained on the ranker's log; :mod:`recsim_envs.two_stage.paper_authors`).
+        ranker_bias_noise: "authors" only: noise on the ranker's movie biases, in units of
+            their standard deviation (the ranker-quality knob; 0 = the fitted ranker).
     """
 
     binary_truth: bool = True
@@ -88,9 +95,18 @@ class PaperConfig(MovieLensConfig):
     behaviour_cells: int = 10_000
     select_fraction: float = 2000 / 6040
     simulator_seed: int = 0
+    regime: str = "project"
+    ranker_bias_noise: float = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.regime not in REGIMES:
+            raise ValueError(f"regime must be one of {REGIMES}, got {self.regime!r}")
+        if not self.ranker_bias_noise >= 0:
+            raise ValueError(f"ranker_bias_noise must be >= 0, got {self.ranker_bias_noise}")
+        if self.ranker_bias_noise > 0 and self.regime != "authors":
+            raise ValueError("ranker_bias_noise moves the movie biases of the authors' ranker; "
+                             "set regime='authors' or drop it")
         if self.logged_per_user < 1:
             raise ValueError(f"logged_per_user must be >= 1, got {self.logged_per_user}")
         if not 0 < self.behaviour_top1 < 1:
@@ -116,6 +132,9 @@ class PaperWorld(TwoStageWorld):
 
     consumed: np.ndarray
     memo_key: tuple
+    world_log: dict | None = None
+    """The authors' regime: the world log's rows (users, items, labels, pscore), which are
+    also the generator's training log."""
 
 
 def _visit_order(n_users: int, n_visits: int, rng: np.random.Generator) -> np.ndarray:
@@ -167,15 +186,25 @@ def build_paper_world(config: PaperConfig) -> tuple[PaperWorld, PaperConfig, dic
     truth = ml_world.response.truth
     users = ml_world.users.features
     items = ml_world.item_features
+    authors = config.regime == "authors"
+    # The project regime's key leaves out the issue-18 settings, so its caches stay valid.
+    skip = ("data_dir", "cache_dir", "simulator", "n_candidates") + (
+        () if authors else ("regime", "ranker_bias_noise"))
     key = cache_key([], {
         "version": PAPER_CACHE_VERSION, "movielens": info["cache_path"],
+        **({"authors_bias_l2": BIAS_L2} if authors else {}),
         **{f.name: getattr(config, f.name) for f in dataclasses.fields(PaperConfig)
-           if f.name not in ("data_dir", "cache_dir", "simulator", "n_candidates")},
+           if f.name not in skip},
     })
     path = Path(resolved.cache_dir) / f"movielens-paper-{key[:32]}.npz"
-    fits, _ = cached_arrays(path, ("behaviour_weights", "ranker_weights", "log_users",
-                                   "log_items", "log_labels"),
-                            lambda: _fit_paper_system(config, truth, users, items))
+    required = ("behaviour_weights", "ranker_weights", "log_users", "log_items", "log_labels")
+    if authors:
+        fits, _ = cached_arrays(path, required + ("log_pscore", "item_features"),
+                                lambda: fit_authors_system(config, truth, users, items))
+        items = np.asarray(fits["item_features"], np.float32)
+    else:
+        fits, _ = cached_arrays(path, required,
+                                lambda: _fit_paper_system(config, truth, users, items))
     n_users, n_items = truth.shape
     start = int(round(config.select_fraction * n_users))
     if start >= n_users:
@@ -188,7 +217,9 @@ def build_paper_world(config: PaperConfig) -> tuple[PaperWorld, PaperConfig, dic
     consumed[fits["log_users"][pos], fits["log_items"][pos]] = True
     world = PaperWorld(items, TableUserSampler(users, start=start), ml_world.response, ranker,
                        np.asarray(fits["behaviour_weights"], np.float32), consumed=consumed,
-                       memo_key=(info["cache_path"], key))
+                       memo_key=(info["cache_path"], key),
+                       world_log={name: np.asarray(fits[f"log_{name}"]) for name in
+                                  ("users", "items", "labels", "pscore")} if authors else None)
     world_info = {**info, "paper_cache_path": str(path), "n_select_users": start,
                   "world_log_rows": int(len(fits["log_labels"])),
                   "world_log_positive_rate": float(pos.mean()),
@@ -197,6 +228,28 @@ def build_paper_world(config: PaperConfig) -> tuple[PaperWorld, PaperConfig, dic
         config, data_dir=resolved.data_dir, dataset=resolved.dataset,
         cache_dir=resolved.cache_dir)
     return world, resolved, world_info
+
+
+def _authors_rows(env: Any, policy: BehaviourPolicy, n_rounds: int
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The authors' regime: the first ``n_rounds`` rows of the world log (the ranker's
+    training log) as (users, items, pscore, drawn (visits, k))."""
+    log, k = env.world.world_log, env.config.logged_per_user
+    if n_rounds > len(log["items"]):
+        raise ValueError(f"regime='authors' trains the generator on the ranker's log of "
+                         f"{len(log['items'])} rows; ask for at most that many rounds")
+    probe = log["users"][:k * 8:k]
+    x1 = np.hstack([env.world.users.features[probe], np.ones((len(probe), 1))])
+    world_probs = softmax_rows(x1 @ env.world.behaviour_weights
+                               @ np.hstack([env.world.item_features,
+                                            np.ones((env.n_items, 1))]).T)
+    if not np.allclose(policy.probs(env.world.users.features[probe]), world_probs, atol=1e-6):
+        raise ValueError("regime='authors' logs with the world's own logging policy (softmax "
+                         "of behaviour_scorer(), temperature 1); use that policy")
+    n_visits = -(-n_rounds // k)
+    drawn = log["items"][: n_visits * k].reshape(n_visits, k)
+    return (log["users"][:n_rounds], log["items"][:n_rounds],
+            np.asarray(log["pscore"], np.float64)[:n_rounds], drawn)
 
 
 def log_paper_rounds(env: Any, policy: BehaviourPolicy, n_rounds: int,
@@ -222,13 +275,16 @@ def log_paper_rounds(env: Any, policy: BehaviourPolicy, n_rounds: int,
     k = cfg.logged_per_user
     feats = env.world.users.features
     n_users = feats.shape[0]
-    n_visits = -(-n_rounds // k)
-    visit = _visit_order(n_users, n_visits, rng)
-    probs = np.asarray(policy.probs(feats[visit]), dtype=np.float64)
-    drawn = draw_without_replacement(probs, k, rng)
-    pscore = inclusion_probabilities(probs, drawn, k)
-    users = np.repeat(visit, k)[:n_rounds]
-    action = drawn.ravel()[:n_rounds]
+    if env.world.world_log is not None:
+        users, action, pscore, drawn = _authors_rows(env, policy, n_rounds)
+    else:
+        n_visits = -(-n_rounds // k)
+        visit = _visit_order(n_users, n_visits, rng)
+        probs = np.asarray(policy.probs(feats[visit]), dtype=np.float64)
+        drawn = draw_without_replacement(probs, k, rng)
+        pscore = inclusion_probabilities(probs, drawn, k)
+        users = np.repeat(visit, k)[:n_rounds]
+        action = drawn.ravel()[:n_rounds]
     truth = env.world.response.truth[users, action].astype(np.float32)
     meta = DatasetMeta(
         env_id=env.env_id(), env_kwargs=dataclasses.asdict(cfg), n_actions=env.n_items,

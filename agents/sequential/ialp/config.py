@@ -48,6 +48,9 @@ class IALPConfig:
         n_candidates: items listed in each prompt.
         explore: probability that an imagined turn shows a random candidate.
         pairs_per_turn: (preferred, not preferred) pairs kept per imagined turn.
+        candidate_pool: items listed in imagined prompts: ``"retrieval"`` (half "more of
+            the same", half random) or ``"safe"`` (uniform among the items the stated quit
+            rule calls safe; needs ``learn_termination``; issue 19).
         gamma: discount.
         d_emb, hidden: network sizes.
         lr: Adam learning rate (offline).
@@ -77,6 +80,7 @@ class IALPConfig:
     n_candidates: int = 20
     explore: float = 0.3
     pairs_per_turn: int = 5
+    candidate_pool: str = "retrieval"
     gamma: float = 0.9
     d_emb: int = 16
     hidden: int = 64
@@ -118,6 +122,12 @@ class IALPConfig:
         for name in ("quit_window", "max_same_category"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}")
+        if self.candidate_pool not in ("retrieval", "safe"):
+            raise ValueError("candidate_pool must be 'retrieval' or 'safe', got "
+                             f"{self.candidate_pool!r}")
+        if self.candidate_pool == "safe" and not self.learn_termination:
+            raise ValueError("candidate_pool='safe' reads the stated quit rule: it needs "
+                             "learn_termination=True (the quit_aware variant)")
         if self.n_candidates < 2:
             raise ValueError(f"n_candidates must be >= 2, got {self.n_candidates}")
         for name in ("explore", "epsilon"):

@@ -45,6 +45,19 @@ def candidates(hist: np.ndarray, item_category: np.ndarray, n_items: int, n_cand
     return np.concatenate([first, rest], axis=1)
 
 
+def safe_candidates(quits: np.ndarray, n_cand: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, n_items) bool "would quit" -> (n, n_cand) candidates drawn uniformly among the
+    items the stated quit rule calls safe (unsafe ones only if too few are safe).
+
+    Ours (issue 19): with retrieval-style lists (:func:`candidates`) half the candidates
+    repeat the history, so most preference pairs teach "avoid boredom", which the stated
+    rule already says; lists of safe items make every pair about which safe item the user
+    prefers - the choice the deployed policy has to make.
+    """
+    pri = rng.random(quits.shape) - quits.astype(np.float64)
+    return np.argsort(-pri, axis=1)[:, :n_cand]
+
+
 def imagine(llm: Any, layout: ObsLayout, config: Any, rng: np.random.Generator,
             quit_rule: Any = None) -> dict[str, np.ndarray]:
     """Roll out imagined sessions with the language model as the user.
@@ -79,7 +92,10 @@ def imagine(llm: Any, layout: ObsLayout, config: Any, rng: np.random.Generator,
         if live.size == 0:
             break
         s = flat_obs(users, feats, hist, fb)
-        cand = candidates(hist, llm.catalogue.item_category, n_items, n_cand, rng)
+        if getattr(c, "candidate_pool", "retrieval") == "safe" and quit_rule is not None:
+            cand = safe_candidates(quit_rule.quits(s), n_cand, rng)
+        else:
+            cand = candidates(hist, llm.catalogue.item_category, n_items, n_cand, rng)
         act = np.full(n, n_items, np.int64)
         best = np.full(n, n_items, np.int64)
         rating = np.zeros(n, np.float32)

@@ -33,10 +33,12 @@ from recsim_envs.ope.estimate import (
     bootstrap_counts,
     bootstrap_replicates,
     check_bootstrap,
+    check_resampling,
     dropped_note,
     interval_text,
     percentile_interval,
     support_note,
+    support_sums,
 )
 
 # refit(rng) -> (dm_terms_b (n,), q_logged_b (n,)) for the held-out rounds, from a reward model
@@ -44,6 +46,7 @@ from recsim_envs.ope.estimate import (
 Refit = Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray]]
 
 _CONDITIONAL = "conditional on the fitted reward model"
+_SUPPORT = "draws on the non-zero-weight rounds only (resampling='support')"
 _REFIT = "reward model refit on resampled training rounds in each replicate"
 _MODEL_NOTE = ("model-based: the reward model's extrapolation, never suppressed by the "
                "support rule (ESS and n_support are for information)")
@@ -92,9 +95,10 @@ def effective_sample_size(w: Any) -> float:
 
 def _weighted(
     estimator: str, w: np.ndarray, reward: np.ndarray, rng: np.random.Generator, n_boot: int,
-    min_ess: float, self_normalised: bool,
+    min_ess: float, self_normalised: bool, resampling: str = "all",
 ) -> OffPolicyEstimate:
     """IPS-type estimate of mean_i w_i r_i (or its self-normalised form) with its interval."""
+    check_resampling(resampling)
     n = len(w)
     n_support, ess = int(np.count_nonzero(w)), effective_sample_size(w)
     interval = interval_text("rounds", n_boot)
@@ -115,29 +119,42 @@ def _weighted(
         def statistic(c: np.ndarray) -> np.ndarray:
             return (c @ wr) / n
 
-    lo, hi, dropped = percentile_interval(bootstrap_replicates(rng, n, n_boot, statistic))
+    if resampling == "support":
+        on = np.flatnonzero(w)
+        sums = support_sums(rng, n, n_boot, np.stack([wr[on], w[on]], axis=1))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            reps = sums[:, 0] / sums[:, 1] if self_normalised else sums[:, 0] / n
+        interval = interval_text("rounds", n_boot, _SUPPORT)
+    else:
+        reps = bootstrap_replicates(rng, n, n_boot, statistic)
+    lo, hi, dropped = percentile_interval(reps)
     return OffPolicyEstimate(estimator, point, lo, hi, ess, n_support, n, "rounds", interval,
                              dropped_note(dropped, n_boot))
 
 
 def ips(
     target_prob: Any, pscore: Any, reward: Any, *, rng: np.random.Generator,
-    n_boot: int = 1000, min_ess: float = MIN_ESS,
+    n_boot: int = 1000, min_ess: float = MIN_ESS, resampling: str = "all",
 ) -> OffPolicyEstimate:
     """Inverse propensity scoring: ``mean_i w_i r_i``, all inputs (n,).
 
     Unbiased when pi_0 > 0 wherever pi > 0 (Horvitz and Thompson, 1952). The interval is a
     percentile bootstrap over held-out rounds, ``n_boot`` replicates drawn from ``rng``.
+    ``resampling="support"`` (IPS, SNIPS, kernel IS) draws the same bootstrap distribution
+    in time proportional to the rounds with a non-zero weight
+    (:func:`~recsim_envs.ope.estimate.support_sums`); its draws, and so its interval for a
+    seed, differ from the default ``"all"``, which the committed results use.
     """
     check_bootstrap(rng, n_boot, min_ess)
     w = importance_weights(target_prob, pscore)
     reward = as_vector("reward", reward, len(w))
-    return _weighted("ips", w, reward, rng, n_boot, min_ess, self_normalised=False)
+    return _weighted("ips", w, reward, rng, n_boot, min_ess, self_normalised=False,
+                     resampling=resampling)
 
 
 def snips(
     target_prob: Any, pscore: Any, reward: Any, *, rng: np.random.Generator,
-    n_boot: int = 1000, min_ess: float = MIN_ESS,
+    n_boot: int = 1000, min_ess: float = MIN_ESS, resampling: str = "all",
 ) -> OffPolicyEstimate:
     """Self-normalised IPS: ``sum_i w_i r_i / sum_i w_i``, all inputs (n,).
 
@@ -148,12 +165,13 @@ def snips(
     check_bootstrap(rng, n_boot, min_ess)
     w = importance_weights(target_prob, pscore)
     reward = as_vector("reward", reward, len(w))
-    return _weighted("snips", w, reward, rng, n_boot, min_ess, self_normalised=True)
+    return _weighted("snips", w, reward, rng, n_boot, min_ess, self_normalised=True,
+                     resampling=resampling)
 
 
 def kernel_is(
     target_density: Any, behaviour_density: Any, reward: Any, *, rng: np.random.Generator,
-    n_boot: int = 1000, min_ess: float = MIN_ESS,
+    n_boot: int = 1000, min_ess: float = MIN_ESS, resampling: str = "all",
 ) -> OffPolicyEstimate:
     """Kernel IS (DSO's weighting, Kiyohara et al. 2025): ``mean_i w_i r_i``, inputs (n,).
 
@@ -170,7 +188,8 @@ def kernel_is(
         raise ValueError("target_density must be >= 0")
     if np.any(den <= 0):
         raise ValueError("behaviour_density must be > 0 at every logged sentence")
-    return _weighted("kernel_is", num / den, reward, rng, n_boot, min_ess, self_normalised=False)
+    return _weighted("kernel_is", num / den, reward, rng, n_boot, min_ess,
+                     self_normalised=False, resampling=resampling)
 
 
 def _refit_output(out: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -278,7 +297,7 @@ def dr(
 def bandit_estimates(
     target_prob: Any, pscore: Any, reward: Any, *, dm_terms: Any = None, q_logged: Any = None,
     refit: Refit | None = None, rng: np.random.Generator, n_boot: int = 1000,
-    n_boot_model: int = 200, min_ess: float = MIN_ESS,
+    n_boot_model: int = 200, min_ess: float = MIN_ESS, resampling: str = "all",
 ) -> dict[str, OffPolicyEstimate]:
     """IPS and SNIPS, plus DM given ``dm_terms`` and DR given ``dm_terms`` and ``q_logged``.
 
@@ -288,6 +307,8 @@ def bandit_estimates(
         refit: as in :func:`dm` (used by DM and DR).
         rng: one generator for all draws, used in the order ips, snips, dm, dr.
         n_boot: replicates for IPS and SNIPS; n_boot_model: for DM and DR.
+        resampling: IPS and SNIPS's bootstrap draws (see :func:`ips`); DM and DR terms are
+            non-zero on every round, so they always resample all rounds.
 
     Returns:
         ``{"ips", "snips"[, "dm"[, "dr"]]} -> OffPolicyEstimate``.
@@ -295,8 +316,10 @@ def bandit_estimates(
     if q_logged is not None and dm_terms is None:
         raise ValueError("q_logged was given without dm_terms; DR needs both")
     out = {
-        "ips": ips(target_prob, pscore, reward, rng=rng, n_boot=n_boot, min_ess=min_ess),
-        "snips": snips(target_prob, pscore, reward, rng=rng, n_boot=n_boot, min_ess=min_ess),
+        "ips": ips(target_prob, pscore, reward, rng=rng, n_boot=n_boot, min_ess=min_ess,
+                   resampling=resampling),
+        "snips": snips(target_prob, pscore, reward, rng=rng, n_boot=n_boot, min_ess=min_ess,
+                       resampling=resampling),
     }
     if dm_terms is not None:
         w = importance_weights(target_prob, pscore)

@@ -137,3 +137,19 @@ def test_the_authors_bandwidth_is_tau_one(synthetic):
     assert agent.fit(data, generator=env.generator).tau == 1.0
     with pytest.raises(ValueError, match="'authors'"):
         DSOConfig(bandwidth="wide")
+
+
+# ---------------------------------------------------------------- the curves' table
+def test_the_curves_table_gives_the_mean_and_range_over_seeds_per_checkpoint(tmp_path):
+    from benchmarks.perf.prompt_curves import _done, table
+
+    rows = [{"suite": "s", "env": "w", "seed_index": k, "agent": "dso", "step": step,
+             "optimality": v, "cpu_s": 10.0 * (k + 1), "wall_s": 1.0, "last": step == 20}
+            for k, vals in enumerate([(0.1, 0.3), (0.2, 0.5)])
+            for step, v in zip((10, 20), vals, strict=True)]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = table([str(path)]).splitlines()
+    assert out[0].startswith("| world | agent | seeds | 10 | 20 |")
+    assert out[2] == "| w | dso | 2 | 0.150 [0.10, 0.20] | 0.400 [0.30, 0.50] | 15 |"
+    assert _done(path) == {("w", 0, "dso"), ("w", 1, "dso")}  # finished runs are skipped

@@ -133,6 +133,58 @@ def table(paths: list[str]) -> str:
     return "\n".join(lines)
 
 
+def holm_sizing(results_dir: str, target_pairs: list[tuple[str, str]],
+                max_seeds: int = 60) -> str:
+    """Seeds at which ``target_pairs`` are expected to be separated after Holm, per env.
+
+    From the rows of ``results_dir``: per environment, every pair of non-privileged agents'
+    per-seed paired differences of optimality (mean m, sd s over the common seeds). For n
+    seeds the expected paired t is m / (s / sqrt(n)) and its two-sided p-value goes into
+    Holm's step-down over all pairs of the environment (family-wise 0.05, as the
+    leaderboard); the answer is the smallest n at which every target pair is rejected
+    (a plug-in estimate: the measured m and s are taken as true, so it is optimistic
+    when they rest on few seeds).
+    """
+    import itertools
+
+    import numpy as np
+    from scipy import stats
+
+    from benchmarks.results import latest_rows, read_dir
+    from recsim_envs.core.stats import holm_bonferroni
+
+    rows = [r for r in latest_rows(read_dir(results_dir).rows) if r["status"] == "ok"
+            and not r["agent"].get("privileged")]
+    lines = []
+    for env in sorted({r["env"]["name"] for r in rows}):
+        score: dict[str, dict[int, float]] = {}
+        for r in rows:
+            if r["env"]["name"] == env:
+                score.setdefault(r["agent"]["name"], {})[r["seed_index"]] = (
+                    r["online"]["scores"]["optimality"])
+        pairs = {}
+        for a, b in itertools.combinations(sorted(score), 2):
+            seeds = sorted(set(score[a]) & set(score[b]))
+            d = np.array([score[a][k] - score[b][k] for k in seeds])
+            if len(d) >= 2:
+                pairs[(a, b)] = (float(d.mean()), max(float(d.std(ddof=1)), 1e-12), len(d))
+        wanted = [p for p in pairs if p in target_pairs or p[::-1] in target_pairs]
+        need = None
+        for n in range(2, max_seeds + 1):
+            keys = list(pairs)
+            p_values = [2 * stats.t.sf(abs(m) / (sd / np.sqrt(n)), n - 1)
+                        for m, sd, _ in pairs.values()]
+            _, reject = holm_bonferroni(p_values)
+            if all(reject[keys.index(p)] for p in wanted):
+                need = n
+                break
+        desc = ", ".join(f"{a} - {b}: {pairs[(a, b)][0]:+.3f} (sd {pairs[(a, b)][1]:.3f}, "
+                         f"{pairs[(a, b)][2]} seeds)" for a, b in wanted)
+        lines.append(f"{env}: {desc}; separated after Holm over {len(pairs)} pairs from "
+                     f"{need if need else f'more than {max_seeds}'} seeds")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("spec", nargs="?", help="a runner spec (TOML) of the prompt family, or "
@@ -144,7 +196,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--envs", default="", help="env names of the spec (default: all)")
     ap.add_argument("--agents", default="", help="agent names of the spec (default: all)")
     ap.add_argument("--table", nargs="+", metavar="ROWS", help="print the curves' table")
+    ap.add_argument("--holm-sizing", metavar="DIR",
+                    help="seeds at which dso - dr_pg and dso - is_pg separate after Holm, "
+                    "from the runner rows in DIR")
     args = ap.parse_args(argv)
+    if args.holm_sizing:
+        print(holm_sizing(args.holm_sizing, [("dso", "dr_pg"), ("dso", "is_pg")]))
+        return
     if args.table:
         print(table(args.table))
         return

@@ -36,6 +36,7 @@ Command line (writes a folder a user can pass as ``--data-dir``)::
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -134,7 +135,9 @@ def make_tables(
     times = FIRST_TIMESTAMP + np.sort(rng.integers(0, 10_000_000, size=n_ratings))
     ratings = np.stack([u_idx + 1, ids[m_idx], rating, times], axis=1).astype(np.int64)
     ratings[0] = (1, ids[0], 5, FIRST_TIMESTAMP)
-    return {"users": users, "movies": movies, "ratings": ratings}
+    settings = {"n_users": n_users, "n_movies": n_movies, "n_ratings": n_ratings, "seed": seed,
+                "rule": rule}
+    return {"users": users, "movies": movies, "ratings": ratings, "settings": settings}
 
 
 def _popular_cells(
@@ -170,6 +173,31 @@ def _popular_cells(
     return np.divmod(cells, n_movies)
 
 
+MARKER = "RECSIM_ENVS_GENERATED.json"
+"""Written next to generated files: :func:`provenance` reads it, so results can say which
+data they came from (generated, with its settings, or not generated)."""
+
+
+def _mark(folder: Path, fmt: str, tables: dict) -> None:
+    info = {"generator": "recsim_envs.two_stage.movielens_synth", "format": fmt,
+            "note": "generated MovieLens-format data, NOT real MovieLens",
+            **tables.get("settings", {})}
+    (folder / MARKER).write_text(json.dumps(info, sort_keys=True) + "\n")
+
+
+def provenance(folder: Path | str, fmt: str) -> dict:
+    """Where the MovieLens-format files in ``folder`` come from: ``{"format", "generated",
+    ...}`` with the generator's settings when :data:`MARKER` is there (files written by this
+    module), else ``generated = False`` (files from elsewhere, e.g. the real MovieLens)."""
+    marker = Path(folder) / MARKER
+    if marker.is_file():
+        try:
+            return {**json.loads(marker.read_text()), "generated": True, "format": fmt}
+        except (OSError, ValueError):
+            return {"format": fmt, "generated": True, "note": f"unreadable {MARKER}"}
+    return {"format": fmt, "generated": False}
+
+
 def _write(path: Path, lines: list[str]) -> None:
     path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
 
@@ -198,6 +226,7 @@ def write_ml100k(folder: Path, tables: dict | None = None) -> Path:
         url = "" if unknown else "http://us.imdb.com/M/title-exact?x"
         lines.append("|".join([str(m["id"]), m["title"], m["date"], "", url, *flags]))
     _write(folder / "u.item", lines)
+    _mark(folder, "ml-100k", t)
     return folder
 
 
@@ -215,6 +244,7 @@ def write_ml1m(folder: Path, tables: dict | None = None) -> Path:
     _write(folder / "movies.dat", [
         f"{m['id']}::{m['title']}::{'|'.join(m['genres'])}" for m in t["movies"]
     ])
+    _mark(folder, "ml-1m", t)
     return folder
 
 

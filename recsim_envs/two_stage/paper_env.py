@@ -42,6 +42,7 @@ import numpy as np
 from recsim_envs.core.policies import BehaviourPolicy
 from recsim_envs.data.dataset import DatasetMeta, LoggedDataset
 from recsim_envs.two_stage.movielens_env import TwoStageMovieLensEnv, TwoStageMovieLensVectorEnv
+from recsim_envs.two_stage.movielens_synth import provenance
 from recsim_envs.two_stage.movielens_world import (
     MovieLensConfig,
     build_movielens_world,
@@ -221,6 +222,8 @@ def build_paper_world(config: PaperConfig) -> tuple[PaperWorld, PaperConfig, dic
                        world_log={name: np.asarray(fits[f"log_{name}"]) for name in
                                   ("users", "items", "labels", "pscore")} if authors else None)
     world_info = {**info, "paper_cache_path": str(path), "n_select_users": start,
+                  "data_provenance": {**provenance(resolved.data_dir, info["format"]),
+                                      "regime": config.regime},
                   "world_log_rows": int(len(fits["log_labels"])),
                   "world_log_positive_rate": float(pos.mean()),
                   "positive_rate": float(truth.mean())}

@@ -5,7 +5,11 @@ evaluation users), every learner is trained for ``--epochs`` epochs; after each 
 script records the online value (exact expected click of the shown item over the suite's
 evaluation users), two-stage and one-stage precision@5, and the validation SNIPS estimate
 the agent selects its epoch with (:mod:`agents.two_stage.selection`) with its support.
-One JSON line per (seed, agent, epoch) to ``--out``.
+One JSON line per (seed, agent, epoch) to ``--out``. For ``TwoStagePaper-v0`` it also
+records the authors' selection score, which READS THE GROUND TRUTH: two-stage precision@10
+on the selection users (indices below ``select_fraction * n_users``; the generator's top-30
+without the user's logged positives, re-sorted by the ranker), the criterion of the authors'
+code, reported beside the ground-truth-free SNIPS choice, never used by the agents.
 
     python experiments/two_stage_learning_curves.py --suite two_stage --size quick \\
         --seeds 5 --epochs 30 --out results/two_stage_curves.jsonl
@@ -22,6 +26,29 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 LEARNERS = ("ce", "ips", "topk_correction", "two_ips")
+
+
+def authors_selection_score(agent, base) -> float | None:
+    """Two-stage P@10 on the paper world's selection users (reads the ground truth; the
+    authors' epoch criterion). None for worlds without a selection split."""
+    import numpy as np
+
+    from recsim_envs.two_stage.ranking_metrics import filter_ranked, ranker_order
+
+    start = int(getattr(base.world.users, "start", 0) or 0)
+    consumed = getattr(base.world, "consumed", None)
+    if start == 0 or consumed is None:
+        return None
+    k = int(base.n_candidates)
+    users = np.arange(start)
+    feats = base.world.users.features[users]
+    excluded = consumed[users]
+    ranked = agent.rank_items(feats, k + int(excluded.sum(axis=1).max()))
+    top = filter_ranked(ranked, excluded, k)
+    order = ranker_order(top, base.world.ranker.scores(feats, np.where(top >= 0, top, 0)))
+    positives = (base.world.response.truth[users] > 0.5) & ~excluded
+    hits = np.take_along_axis(positives, np.where(order >= 0, order, 0), axis=1) & (order >= 0)
+    return float(hits[:, :10].mean())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,10 +102,12 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.process_time()
 
                 def on_epoch(a, epoch, name=name, s=s, env_id=env_id, kwargs=kwargs,
-                             seeds=seeds, train=train):
+                             seeds=seeds, train=train, env=env):
                     res = evaluate(AgentHandle(a, name=name), env_id, kwargs, n_eval,
                                    seeds["evaluation"])
+                    select = authors_selection_score(a, env.unwrapped)
                     row = {"suite": args.suite, "size": args.size, "seed": s, "agent": name,
+                           "authors_selection_p10_reads_truth": select,
                            "epoch": epoch + 1, "reward": res.value.mean,
                            "two_stage_precision@5": res.scores["two_stage_precision@5"],
                            "precision@5": res.scores["precision@5"],

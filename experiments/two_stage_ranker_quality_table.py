@@ -3,7 +3,8 @@ experiments/two_stage_ranker_quality.toml.
 
 For every world the rows ran on (environment x seed: the cell's ``world_seed``), measure the
 regime properties with :func:`recsim_envs.two_stage.diagnostics.diagnose` (cached worlds:
-seconds each; written to ``DIR/diagnostics.jsonl``, reused when present), then print one
+seconds each; written to ``DIR/world_diagnostics.json``, a JSON list - not a ``.jsonl``
+file, which the leaderboard would read as result rows - reused when present), then print one
 line per point of the knob: the ranker's top-5 precision and pick among the logging top-30
 (mean over the seeds' worlds), and 2-IPS - CE and 2-IPS - 1-IPS in two-stage and one-stage
 precision@5 (paired by seed, 95% Student-t interval over seeds).
@@ -40,29 +41,24 @@ def main(argv: list[str] | None = None) -> int:
     from recsim_envs.two_stage.diagnostics import diagnose
 
     folder = Path(args.rows)
-    rows = [json.loads(line) for path in sorted(folder.glob("*.jsonl"))
-            if path.name != "diagnostics.jsonl" for line in path.open()]
+    rows = [json.loads(line) for path in sorted(folder.glob("*.jsonl")) for line in path.open()]
     rows = [r for r in rows if r.get("status") == "ok"]
-    diag_path = folder / "diagnostics.jsonl"
-    done = {}
-    if diag_path.exists():
-        for line in diag_path.open():
-            d = json.loads(line)
-            done[(d["env"], d["seed_index"])] = d
+    diag_path = folder / "world_diagnostics.json"
+    saved = json.loads(diag_path.read_text()) if diag_path.exists() else []
+    done = {(d["env"], d["seed_index"]): d for d in saved}
     worlds = {(r["env"]["name"], r["seed_index"]): {**r["env"]["kwargs"],
                                                      **r["env"]["cell_kwargs"]} for r in rows}
-    with diag_path.open("a") as fh:
-        for (name, seed), kwargs in sorted(worlds.items()):
-            if (name, seed) in done:
-                continue
-            env = gym.make(rows[0]["env"]["id"], data_dir=args.data_dir, **kwargs)
-            base = env.unwrapped
-            policy = SoftmaxPolicy(base.behaviour_scorer(), base.n_items, 1.0)
-            d = {"env": name, "seed_index": seed, "kwargs": kwargs,
-                 **diagnose(env, policy, args.n_users, seed=0)}
-            fh.write(json.dumps(d) + "\n")
-            done[(name, seed)] = d
-            env.close()
+    for (name, seed), kwargs in sorted(worlds.items()):
+        if (name, seed) in done:
+            continue
+        env = gym.make(rows[0]["env"]["id"], data_dir=args.data_dir, **kwargs)
+        base = env.unwrapped
+        policy = SoftmaxPolicy(base.behaviour_scorer(), base.n_items, 1.0)
+        done[(name, seed)] = {"env": name, "seed_index": seed, "kwargs": kwargs,
+                              **diagnose(env, policy, args.n_users, seed=0)}
+        env.close()
+        diag_path.write_text(json.dumps(sorted(done.values(), key=lambda d: (
+            d["env"], d["seed_index"])), indent=0) + "\n")
 
     score = {(r["env"]["name"], r["seed_index"], r["agent"]["name"]): r["online"]["scores"]
              for r in rows}

@@ -237,7 +237,11 @@ def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dic
         row["failed_phase"] = phase
         row["traceback"] = traceback.format_exc(limit=8)
     timing["total_s"] = time.perf_counter() - t_start
+    # Wall-clock ends of the cell (and its process): with them a run's time outside cells
+    # (worker start-up, idle workers) can be read from its rows.
     timing["finished_at"] = time.time()
+    timing["started_at"] = timing["finished_at"] - timing["total_s"]
+    timing["worker_pid"] = os.getpid()
     row["timing"] = timing
     return as_json_row(row)
 

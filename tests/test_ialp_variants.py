@@ -180,3 +180,49 @@ def test_ppo_is_deployed_stochastically_from_its_own_seeded_generator(setup):
     det = agents.make("ppo", seed=0, n_steps=32, batch_size=32, deterministic=True).fit(data)
     det.learn_episodes(2, lambda: make_flat_env(ENV_ID, **SMALL))
     np.testing.assert_array_equal(det.act(ctx), det.action_probs(ctx).argmax(1))
+
+
+# ---------------------------------------------------------------- issue 19 options
+
+
+def test_issue19_options_are_validated():
+    with pytest.raises(ValueError, match="calibration"):
+        IALPConfig(calibration="linear")
+    with pytest.raises(ValueError, match="candidate_pool"):
+        IALPConfig(candidate_pool="all")
+    with pytest.raises(ValueError, match="learn_termination"):
+        IALPConfig(variant="as_built", candidate_pool="safe")
+
+
+def test_safe_candidate_pool_lists_only_items_the_stated_rule_lets_through(setup):
+    from agents.sequential.ialp.imagination import safe_candidates
+
+    _, data = setup
+    rule = StatedQuitRule.from_dataset(data)
+    quits = rule.quits(data.context[:50])
+    cand = safe_candidates(quits, 10, np.random.default_rng(0))
+    assert cand.shape == (50, 10)
+    assert all(len(set(row)) == 10 for row in cand)
+    assert not quits[np.arange(50)[:, None], cand].any()
+
+
+def test_profile_calibration_adds_popularity_and_like_to_the_reward_model(setup):
+    env, data = setup
+    agent = IALP(seed=0, calibration="profile", **TINY).fit(
+        data, llm=env.unwrapped.make_llm_user(alignment=0.5))
+    a, b, c_pop, c_like = (float(v) for v in agent.reward_scale)
+    x = data.context[:20]
+    with torch.no_grad():
+        got = agent.calibrated_reward(torch.as_tensor(x)).numpy()
+        raw = agent.reward_model(torch.as_tensor(x)).numpy()
+    w = env.unwrapped.world
+    likes = x[:, 1:15][:, -8:][:, w.item_category]
+    expected = a * raw + b + c_pop * w.item_popularity[None, :] + c_like * likes
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    # the coefficients are the least-squares fit on the logged rewards
+    prof = agent._profile_of(data.context, data.action)
+    r_hat = agent.reward_model(torch.as_tensor(data.context)).detach().numpy()[
+        np.arange(len(data)), data.action]
+    design = np.column_stack([r_hat, np.ones(len(data)), prof])
+    coef, *_ = np.linalg.lstsq(design, data.reward, rcond=None)
+    np.testing.assert_allclose([a, b, c_pop, c_like], coef, rtol=1e-3, atol=1e-3)

@@ -15,6 +15,8 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from agents.sequential.ialp.reward_model import public_profile
+
 
 class ActorCritic:
     """The actor-critic half of :class:`~agents.sequential.ialp.pretrain.IALP` (a mixin).
@@ -46,6 +48,19 @@ class ActorCritic:
         pi = torch.softmax(self.actor(s2), dim=1)
         return (pi * self.critic_target(s2)).sum(1)
 
+    def calibrated_reward(self, s: torch.Tensor) -> torch.Tensor:
+        """(n, dim) -> (n, n_items) the reward model on the reward scale:
+        ``a r(s, j) + b`` (``reward_scale = [a, b]``), plus ``c_pop popularity_j + c_like
+        like(s, j)`` when the calibration read the public profile (``[a, b, c_pop,
+        c_like]``, ``calibration="profile"``)."""
+        scale = torch.as_tensor(self.reward_scale)
+        out = scale[0] * self.reward_model(s) + scale[1]
+        if len(scale) > 2:
+            pop, like = public_profile(self.layout, self.item_features, self.item_category,
+                                       s.numpy())
+            out = out + scale[2] * torch.as_tensor(pop) + scale[3] * torch.as_tensor(like)
+        return out
+
     def _continues(self, s: torch.Tensor) -> torch.Tensor | float:
         """(n, dim) -> (n, n_items) 1 - quit(s, a') by the stated rule, or 1 (as_built)."""
         if self.quit_rule is None:
@@ -75,9 +90,7 @@ class ActorCritic:
         critic_loss = F.mse_loss(q, y)
         if anchor_weight > 0:
             with torch.no_grad():
-                scale = torch.as_tensor(self.reward_scale)
-                y_all = (scale[0] * self.reward_model(s) + scale[1]
-                         + c.gamma * self._continues(s) * v2[:, None])
+                y_all = self.calibrated_reward(s) + c.gamma * self._continues(s) * v2[:, None]
                 mask = torch.ones_like(q_all)
                 mask[torch.arange(len(a)), a] = 0.0
             anchor = (((q_all - y_all) ** 2) * mask).sum() / mask.sum()

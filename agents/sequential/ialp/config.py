@@ -51,6 +51,9 @@ class IALPConfig:
         candidate_pool: items listed in imagined prompts: ``"retrieval"`` (half "more of
             the same", half random) or ``"safe"`` (uniform among the items the stated quit
             rule calls safe; needs ``learn_termination``; issue 19).
+        calibration: how reward-model scores are mapped to the reward scale on the logged
+            rewards: ``"affine"`` (a * score + b) or ``"profile"`` (plus popularity and
+            stated like as covariates; issue 19).
         gamma: discount.
         d_emb, hidden: network sizes.
         lr: Adam learning rate (offline).
@@ -81,6 +84,7 @@ class IALPConfig:
     explore: float = 0.3
     pairs_per_turn: int = 5
     candidate_pool: str = "retrieval"
+    calibration: str = "affine"
     gamma: float = 0.9
     d_emb: int = 16
     hidden: int = 64
@@ -122,6 +126,9 @@ class IALPConfig:
         for name in ("quit_window", "max_same_category"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}")
+        if self.calibration not in ("affine", "profile"):
+            raise ValueError(f"calibration must be 'affine' or 'profile', got "
+                             f"{self.calibration!r}")
         if self.candidate_pool not in ("retrieval", "safe"):
             raise ValueError("candidate_pool must be 'retrieval' or 'safe', got "
                              f"{self.candidate_pool!r}")

@@ -22,7 +22,11 @@ from agents.sequential.ialp.actor_critic import ActorCritic
 from agents.sequential.ialp.config import IALPConfig
 from agents.sequential.ialp.imagination import imagine
 from agents.sequential.ialp.networks import ItemScorer, init_params
-from agents.sequential.ialp.reward_model import calibrated_transitions, fit_bradley_terry
+from agents.sequential.ialp.reward_model import (
+    calibrated_transitions,
+    fit_bradley_terry,
+    public_profile,
+)
 from agents.sequential.reference import StatedQuitRule
 from recsim_envs.core.threads import torch_threads
 from recsim_envs.data import LoggedDataset
@@ -124,11 +128,18 @@ class IALP(ActorCritic, BaseAgent):
         self.fit_info["imagined_quit_rate"] = float(imagined["d"].mean())
         self.fit_info.update(fit_bradley_terry(self.reward_model, imagined, c, self._rng))
         (s, a, r, s2, d, a_bc), self.reward_scale, info = calibrated_transitions(
-            self.reward_model, imagined, dataset, c.use_logged)
+            self.reward_model, imagined, dataset, c.use_logged,
+            profile=self._profile_of if c.calibration == "profile" else None)
         self.fit_info.update(info)
         self._fit_actor_critic(s, a, r, s2, d, a_bc)
         self.fitted = True
         return self
+
+    def _profile_of(self, s: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """(n, dim), (n,) -> (n, 2) popularity and stated like of the items ``a``."""
+        pop, like = public_profile(self.layout, self.item_features, self.item_category, s)
+        a = np.asarray(a, np.int64)
+        return np.stack([pop[0, a], like[np.arange(len(a)), a]], 1)
 
     # ------------------------------------------------------------ acting
     def _obs(self, obs: np.ndarray) -> tuple[torch.Tensor, bool]:

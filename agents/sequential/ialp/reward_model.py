@@ -61,8 +61,22 @@ def predicted_reward(reward_model: nn.Module, s: np.ndarray, a: np.ndarray) -> n
     return r[:, 0].numpy()
 
 
+def public_profile(layout: Any, item_features: np.ndarray, item_category: np.ndarray,
+                   s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(n, dim) states -> popularity (1, n_items) and stated like (n, n_items) of every
+    item: the public profile ``profile_greedy`` scores (popularity is the last item
+    feature; the likes are the last 8 user features)."""
+    from recsim_envs.sequential.world import CATEGORIES
+
+    d = layout.user_dim
+    likes = np.asarray(s)[:, 1 + d - len(CATEGORIES):1 + d]
+    pop = np.asarray(item_features, np.float32)[None, :, -1]
+    return pop, likes[:, np.asarray(item_category)].astype(np.float32)
+
+
 def calibrated_transitions(reward_model: nn.Module, imagined: dict[str, np.ndarray],
-                           dataset: LoggedDataset, use_logged: bool
+                           dataset: LoggedDataset, use_logged: bool,
+                           profile: Any = None
                            ) -> tuple[list[np.ndarray], np.ndarray, dict[str, float]]:
     """Imagined transitions with calibrated reward-model rewards, plus logged ones.
 
@@ -70,6 +84,11 @@ def calibrated_transitions(reward_model: nn.Module, imagined: dict[str, np.ndarr
     affinely to the reward scale: by least squares against the logged rewards when
     logged rollouts are given (those are real feedback, no ratings matrix involved),
     otherwise to mean 3, standard deviation 1 on the imagined turns.
+
+    With ``profile`` (a function (n, dim) states, (n,) items -> (n, 2) popularity and
+    stated like; ``calibration="profile"``, issue 19) the least-squares fit also has these
+    two public covariates: reward = a * score + b + c_pop * popularity + c_like * like, so
+    the logged feedback says how much the public profile adds to the language model's view.
 
     Returns:
         The columns ``(s, a, r, s2, d, a_bc)`` over imagined then logged transitions
@@ -84,17 +103,28 @@ def calibrated_transitions(reward_model: nn.Module, imagined: dict[str, np.ndarr
         dataset.require("next_context", "terminated")
         r_log_hat = predicted_reward(reward_model, dataset.context, dataset.action)
         design = np.stack([r_log_hat, np.ones_like(r_log_hat)], 1)
+        if profile is not None:
+            design = np.hstack([design, profile(dataset.context, dataset.action)])
         coef, *_ = np.linalg.lstsq(design, dataset.reward, rcond=None)
         if coef[0] > 0:  # else the reward model disagrees with the logs: keep z-scoring
             a_, b_ = float(coef[0]), float(coef[1])
-    scale = np.array([a_, b_], np.float32)
-    parts = [(imagined["s"], imagined["a"], a_ * r_im + b_, imagined["s2"], imagined["d"],
-              imagined["top"])]
+            extra = [float(x) for x in coef[2:]]
+        else:
+            extra = [0.0, 0.0] if profile is not None else []
+    else:
+        extra = [0.0, 0.0] if profile is not None else []
+    scale = np.array([a_, b_, *extra], np.float32)
+    r_cal = a_ * r_im + b_
+    if extra:
+        r_cal = r_cal + profile(imagined["s"], imagined["a"]) @ np.asarray(extra)
+    parts = [(imagined["s"], imagined["a"], r_cal.astype(np.float32), imagined["s2"],
+              imagined["d"], imagined["top"])]
     if logged:
         parts.append((dataset.context, dataset.action, dataset.reward,
                       dataset.extras["next_context"],
                       dataset.extras["terminated"].astype(np.float32), dataset.action))
     out = [np.concatenate(x) for x in zip(*parts, strict=True)]
     info = {"reward_scale_a": a_, "reward_scale_b": b_, "n_imagined": int(len(r_im)),
+            **{f"reward_scale_{k}": v for k, v in zip(("pop", "like"), extra, strict=False)},
             "n_logged": int(len(dataset) if logged else 0)}
     return out, scale, info

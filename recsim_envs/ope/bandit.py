@@ -121,7 +121,8 @@ def _weighted(
 
     if resampling == "support":
         on = np.flatnonzero(w)
-        sums = support_sums(rng, n, n_boot, np.stack([wr[on], w[on]], axis=1))
+        cols = np.stack([wr[on], w[on]], axis=1) if self_normalised else wr[on][:, None]
+        sums = support_sums(rng, n, n_boot, cols)
         with np.errstate(invalid="ignore", divide="ignore"):
             reps = sums[:, 0] / sums[:, 1] if self_normalised else sums[:, 0] / n
         interval = interval_text("rounds", n_boot, _SUPPORT)

@@ -133,7 +133,8 @@ def test_the_batched_minari_export_reads_back_as_minaris_own_writer(tmp_path, mo
 
     monkeypatch.setattr("recsim_envs.data.exchange._EPISODES_PER_WRITE", 7)  # several writes
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path))
-    data = _sequential()
+    env = gym.make("recsim_envs/SequentialRec-v0", n_users=30, n_items=20, max_turns=6)
+    data = collect(env, sequential_behaviour_policy(env), 160, seed=0)
     ours = to_minari(data, "recsim/test/batched-v0")
     ref = _minari_reference(data, "recsim/test/reference-v0")
     assert (ours.total_episodes, ours.total_steps) == (ref.total_episodes, ref.total_steps)

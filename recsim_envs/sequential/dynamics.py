@@ -122,7 +122,8 @@ class _Dynamics:
             n_cat = int(self.cat.max()) + 1
             cat_prev = np.where(prev == self.pad, n_cat, self.cat[prev])
             counts = (cat_prev[:, :, None] == np.arange(n_cat)).sum(axis=1)  # (B, n_cat)
-            quits |= counts[:, self.cat[:n]] + 1 > self.max_same
+            crowded = counts + 1 > self.max_same  # decided per category, then per item
+            quits |= crowded[:, self.cat[:n]]
         else:
             quits |= (self.dist[prev][:, :, :n] < self.distance_threshold).any(axis=1)
         safe = ~quits

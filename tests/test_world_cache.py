@@ -33,4 +33,5 @@ def test_two_processes_asking_for_the_same_missing_world_build_it_once(tmp_path)
         p.join(60)
     assert [p.exitcode for p in procs] == [0, 0]
     assert counter.read_text().splitlines() == ["built"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["builds.txt", "world.npz"]  # no lock
     assert cached_arrays(path, ("a",), lambda: 1 / 0)[1] is True  # read from the file

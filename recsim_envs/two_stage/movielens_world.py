@@ -229,9 +229,10 @@ def cached_arrays(
 def _build_lock(path: Path) -> Iterator[None]:
     """An exclusive advisory lock (``fcntl.flock``) beside ``path``; no lock (and no error)
     where the folder cannot be written, since the build then cannot be shared anyway."""
+    lock = path.with_name(path.name + ".lock")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(path.with_name(path.name + ".lock"), "a")  # noqa: SIM115 (held across yield)
+        fh = open(lock, "a")  # noqa: SIM115 (held across yield)
     except OSError:
         yield
         return
@@ -239,6 +240,10 @@ def _build_lock(path: Path) -> Iterator[None]:
         fcntl.flock(fh, fcntl.LOCK_EX)
         yield
     finally:
+        # Removed while still held, so a failed build leaves nothing in the cache folder; a
+        # process already waiting on it then rechecks the cache (and builds if it failed).
+        with contextlib.suppress(OSError):
+            os.unlink(lock)
         fcntl.flock(fh, fcntl.LOCK_UN)
         fh.close()
 

@@ -241,3 +241,19 @@ def test_generated_movielens_tables_are_seeded_and_write_both_formats(tmp_path):
     assert 0.3 < (a["ratings"][:, 2] > 3).mean() < 0.7
     write_ml1m(tmp_path / "ml-1m", a)
     assert (tmp_path / "ml-1m" / "ratings.dat").read_bytes().startswith(b"1::1::5::")
+
+
+def test_a_runner_row_of_the_paper_world_records_where_its_data_came_from(paper_data):
+    from benchmarks.cells import Cell, RunContext
+    from benchmarks.runner import run_cell
+    from benchmarks.spec import AgentSpec, BenchmarkSpec, DataSpec, EnvSpec, EvalSpec
+
+    env = EnvSpec("paper", ENV_ID, dict(paper_data), vary_world=False)
+    spec = BenchmarkSpec(name="prov", family="two_stage", size="custom", envs=(env,),
+                         agents=(AgentSpec("popular", "popular"),), seeds=1,
+                         data=DataSpec(n_train=450, n_heldout=5), evaluation=EvalSpec(n_eval=50),
+                         behaviour={"policy": "softmax", "temperature": 1.0})
+    row = run_cell(Cell(spec, env, spec.agents[0], 0), RunContext("t", None, None))
+    assert row["status"] == "ok", row["error"]
+    provenance = row["env"]["data_provenance"]
+    assert provenance["generated"] is True and provenance["regime"] == "project"

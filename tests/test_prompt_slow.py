@@ -40,8 +40,8 @@ def results() -> dict[str, np.ndarray]:
 
 
 def test_dso_beats_the_action_space_importance_weighting_learners(results):
-    # experiments/prompt_dso (5 seeds, the same sizes, 20,000 steps): DSO ahead of DR and IS
-    # on every seed, by 0.075-0.41 (mean 0.28) and 0.125-0.43 (mean 0.33); regression is
+    # experiments/prompt_dso (8 seeds, the same sizes, 20,000 steps): DSO ahead of DR and IS
+    # on every seed, by 0.075-0.41 (mean 0.25) and 0.125-0.43 (mean 0.30); regression is
     # level with DSO on one seed there, so it is not checked.
     dso = results["dso"]
     for name in ("dr_pg", "is_pg"):
@@ -50,4 +50,4 @@ def test_dso_beats_the_action_space_importance_weighting_learners(results):
 
 
 def test_dso_reaches_a_substantial_share_of_the_optimum(results):
-    assert results["dso"].mean() > 0.25  # measured 0.21-0.54 per seed (mean 0.44) at 20,000
+    assert results["dso"].mean() > 0.25  # measured 0.21-0.54 per seed (mean 0.41) at 20,000

@@ -5,9 +5,8 @@ from measured paired-difference standard deviations over seeds and a CPU budget 
 ten CPU-minutes for the whole quick suite (``--workers 1``); the full suite adds the
 ``as_built`` variants of iALP / A-iALP (issue 12) and a larger online budget. Issue 19 added
 ``safe_random``, ``profile_greedy``, ``safe_bandit``, ``linear_q`` and ``maskable_ppo``:
-their 25 quick cells cost 53 CPU-seconds (``/usr/bin/time``, ``--workers 1``), so the quick
-suite is about 10.5 CPU-minutes (the other 55 cells: 9.6, measured in issue 10 on a loaded
-machine).
+the whole quick suite (80 cells) then cost 4.3 CPU-minutes (``/usr/bin/time``,
+``--workers 1``, at load 0.4-1.8; issue 10's 9.6 was measured at load ~11).
 """
 
 from __future__ import annotations

@@ -233,7 +233,9 @@ class MaskablePPOOnline(_SB3Online):
     with ``env.unwrapped.action_masks()`` (the items the documented quit rule lets
     through, Huang and Ontanon, "A Closer Look at Invalid Action Masking", FLAIRS 2022).
     Deployed stochastically under the same mask, computed from the flat observation by
-    the stated quit rule of the logged environment (identical to the env's mask).
+    the stated quit rule of the logged environment (identical to the env's mask under
+    ``quit_rule="category"``; under ``"distance"`` only repeats are public, so the deployed
+    mask is looser than the training one).
     """
 
     name: ClassVar[str] = "maskable_ppo"

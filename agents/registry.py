@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from typing import Any
 
@@ -52,8 +53,11 @@ def resolve(name_or_path: str) -> type:
         return load_class(entry) if isinstance(entry, str) else entry
     if ":" in name_or_path:
         return load_class(name_or_path)
+    close = difflib.get_close_matches(name_or_path, registered(), n=1)
+    hint = f"did you mean {close[0]!r}? " if close else ""
     raise KeyError(
-        f"unknown agent {name_or_path!r}; registered: {registered()}, or give 'module:Class'"
+        f"unknown agent {name_or_path!r}; {hint}registered: {registered()}, or give "
+        "'module:Class'"
     )
 
 

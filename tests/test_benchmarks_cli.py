@@ -69,7 +69,7 @@ def test_failed_cells_are_listed_and_set_the_exit_status(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--agent", "broken=no_such_pkg.mod:Agent"],
      "could not import agent module 'no_such_pkg.mod'"),
-    (["--agent", "popularr"], "unknown agent 'popularr'"),
+    (["--agent", "popularr"], "unknown agent 'popularr'; did you mean 'popular'?"),
     (["--agent", "ce2=ce"], None),  # a good agent: the bad setting below is what fails
 ])
 def test_bad_agents_fail_before_any_cell_runs(tmp_path, args, message):

@@ -1,7 +1,7 @@
 """Where the user of the sequential family responds: ratings, rewards and quitting.
 
 The world (:mod:`recsim_envs.sequential.world`) fixes who the users are and how they rate
-each item; :class:`_Dynamics` plays a session on it, turn by turn: the user rates the shown
+each item; :class:`SessionDynamics` plays a session on it, turn by turn: the user rates the shown
 item with their true rating, the reward is read from the rating, and the user leaves when
 bored (the quit rule of ``SequentialRec-v0``, after the Kuai / Coat / Yahoo RL simulators
 used by Wang et al., "Large Language Model driven Policy Exploration for Recommender
@@ -18,7 +18,7 @@ from recsim_envs.sequential.observation import flatten_obs
 from recsim_envs.sequential.world import SequentialWorld
 
 
-class _Dynamics:
+class SessionDynamics:
     """Batched session dynamics shared by the single env, the vector env and logging.
 
     Holds the world and settings; every method works on arrays of B sessions at once.

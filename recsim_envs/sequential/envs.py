@@ -26,10 +26,10 @@ from gymnasium import spaces
 
 from recsim_envs.core.policies import BehaviourPolicy
 from recsim_envs.data.dataset import DatasetMeta, LoggedDataset
-from recsim_envs.sequential.dynamics import _Dynamics
+from recsim_envs.sequential.dynamics import SessionDynamics
 from recsim_envs.sequential.family import FAMILY
 from recsim_envs.sequential.llm.stub import LLMUser, StubConfig
-from recsim_envs.sequential.observation import ObsLayout, _single_obs_space
+from recsim_envs.sequential.observation import ObsLayout, single_obs_space
 from recsim_envs.sequential.rollouts import roll_rounds, roll_sessions
 from recsim_envs.sequential.text_env import state_text
 from recsim_envs.sequential.world import build_world, load_rating_matrix
@@ -37,8 +37,10 @@ from recsim_envs.sequential.world import build_world, load_rating_matrix
 ENV_ID = "recsim_envs/SequentialRec-v0"
 
 
-def _validate_kwargs(history_len, max_turns, reward_type, quit_rule, quit_window,
-                     max_same_category, n_users, n_items, test_fraction) -> None:
+def validate_session_settings(history_len, max_turns, reward_type, quit_rule, quit_window,
+                              max_same_category, n_users, n_items, test_fraction) -> None:
+    """Raise ValueError naming the first session setting out of range (shared by
+    ``SequentialRec-v0`` and ``SequentialFromWorld-v0``)."""
     if history_len < 1:
         raise ValueError(f"history_len must be >= 1, got {history_len}")
     if max_turns < 1:
@@ -156,8 +158,8 @@ class SequentialRecEnv(gym.Env):
                  test_fraction: float = 0.2, rating_min: float = 1.0, rating_max: float = 5.0,
                  with_text: bool = True, item_features: bool = False,
                  render_mode: str | None = None) -> None:
-        _validate_kwargs(history_len, max_turns, reward_type, quit_rule, quit_window,
-                         max_same_category, n_users, n_items, test_fraction)
+        validate_session_settings(history_len, max_turns, reward_type, quit_rule, quit_window,
+                                  max_same_category, n_users, n_items, test_fraction)
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
         self.kwargs = dict(n_users=n_users, n_items=n_items, world_seed=world_seed,
@@ -183,8 +185,7 @@ class SequentialRecEnv(gym.Env):
         self.with_text = with_text
         self.render_mode = render_mode
         item_dim = 0 if self._dyn.item_table is None else self._dyn.item_table.shape[1]
-        self.observation_space = _single_obs_space(self.layout, self.world.rating_max,
-                                                   item_dim)
+        self.observation_space = single_obs_space(self.layout, self.world.rating_max, item_dim)
         self.action_space = action_space
         self._user = np.zeros(1, np.int64)
         self._hist, self._fb = self._dyn.empty_history(1)
@@ -344,14 +345,14 @@ class SequentialRecEnv(gym.Env):
 def _make_dynamics(n_users, n_items, world_seed, data_dir, history_len, max_turns, reward_type,
                    click_threshold, quit_rule, quit_window, max_same_category,
                    distance_threshold, test_fraction, rating_min, rating_max,
-                   with_text) -> _Dynamics:
+                   with_text) -> SessionDynamics:
     ratings = None
     if data_dir is not None:
         ratings = load_rating_matrix(data_dir, rating_min, rating_max)
     world = build_world(n_users, n_items, world_seed, ratings=ratings,
                         test_fraction=test_fraction, rating_min=rating_min,
                         rating_max=rating_max)
-    return _Dynamics(world, history_len, max_turns, reward_type, click_threshold, quit_rule,
+    return SessionDynamics(world, history_len, max_turns, reward_type, click_threshold, quit_rule,
                      quit_window, max_same_category, distance_threshold)
 
 

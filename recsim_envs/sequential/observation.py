@@ -73,8 +73,7 @@ def flatten_obs(obs: dict[str, np.ndarray]) -> np.ndarray:
     return flat if batched else flat[0]
 
 
-def _single_obs_space(layout: ObsLayout, rating_max: float,
-                      item_dim: int = 0) -> spaces.Dict:
+def single_obs_space(layout: ObsLayout, rating_max: float, item_dim: int = 0) -> spaces.Dict:
     # The Dict observation space of one session (see SequentialRecEnv's docstring);
     # item_dim > 0 adds the public item attributes (item_features=True).
     k = layout.history_len

@@ -3,7 +3,7 @@
 :meth:`~recsim_envs.sequential.envs.SequentialRecEnv.log_sessions` and
 :meth:`~recsim_envs.sequential.envs.SequentialRecEnv.log_rounds` run these and turn the
 columns into a :class:`~recsim_envs.data.dataset.LoggedDataset`. Both loop over turns only:
-``B`` sessions advance together through :class:`~recsim_envs.sequential.dynamics._Dynamics`,
+``B`` sessions advance together through :class:`~recsim_envs.sequential.dynamics.SessionDynamics`,
 and a session that ends is replaced by a new training user drawn from ``rng``.
 
 Every function returns the columns ``(context, action, pscore, reward, episode_id, step,
@@ -16,10 +16,10 @@ from __future__ import annotations
 import numpy as np
 
 from recsim_envs.core.policies import BehaviourPolicy, sample_categorical
-from recsim_envs.sequential.dynamics import _Dynamics
+from recsim_envs.sequential.dynamics import SessionDynamics
 
 
-def _logged_turn(dyn: _Dynamics, policy: BehaviourPolicy, rng: np.random.Generator,
+def _logged_turn(dyn: SessionDynamics, policy: BehaviourPolicy, rng: np.random.Generator,
                  users: np.ndarray, hist: np.ndarray, fb: np.ndarray, t: np.ndarray,
                  ep: np.ndarray) -> tuple[np.ndarray, ...]:
     """One turn of B sessions under ``policy`` (in place on hist, fb, t): the B rows
@@ -35,7 +35,7 @@ def _logged_turn(dyn: _Dynamics, policy: BehaviourPolicy, rng: np.random.Generat
     return ctx, a, ps, rew, ep.copy(), step, nxt, term, trunc
 
 
-def roll_sessions(dyn: _Dynamics, policy: BehaviourPolicy, n_sessions: int,
+def roll_sessions(dyn: SessionDynamics, policy: BehaviourPolicy, n_sessions: int,
                   rng: np.random.Generator, n_parallel: int) -> list[np.ndarray]:
     """Columns of ``n_sessions`` complete sessions, ``min(n_sessions, n_parallel)`` at a time.
 
@@ -68,7 +68,7 @@ def roll_sessions(dyn: _Dynamics, policy: BehaviourPolicy, n_sessions: int,
     return [np.concatenate(c) for c in zip(*chunks, strict=True)]
 
 
-def roll_rounds(dyn: _Dynamics, policy: BehaviourPolicy, n_rounds: int,
+def roll_rounds(dyn: SessionDynamics, policy: BehaviourPolicy, n_rounds: int,
                 rng: np.random.Generator, n_parallel: int) -> list[np.ndarray]:
     """Columns of exactly ``n_rounds`` transitions, ``min(n_rounds, n_parallel)`` sessions
     at a time; sessions still running at the end are cut."""

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from recsim_envs.sequential.dynamics import _Dynamics
-from recsim_envs.sequential.envs import SequentialRecEnv, _validate_kwargs
+from recsim_envs.sequential.dynamics import SessionDynamics
+from recsim_envs.sequential.envs import SequentialRecEnv, validate_session_settings
 from recsim_envs.sequential.vector_env import SequentialVectorEnv
 from recsim_envs.sequential.world import CATEGORIES, SequentialWorld
 from recsim_envs.two_stage.envs import TwoStageEnv, TwoStageVectorEnv
@@ -211,7 +211,7 @@ def build_sequential_world(fitted: FittedWorld, world_seed: int | None = None
 N_STATS_FROM_END = 10
 
 
-class _PatienceDynamics(_Dynamics):
+class _PatienceDynamics(SessionDynamics):
     """The sequential dynamics plus the fitted quit model: a user also leaves when the
     session reaches their patience (their median session length in the table)."""
 
@@ -272,8 +272,9 @@ class SequentialFromWorldEnv(SequentialRecEnv):
                  world_seed: int | None = None, render_mode: str | None = None,
                  item_features: bool = False) -> None:
         fitted = _world(world)
-        _validate_kwargs(history_len, max_turns, reward_type, "category", quit_window,
-                         max_same_category, fitted.n_users, fitted.n_items, 0.5)
+        validate_session_settings(history_len, max_turns, reward_type, "category",
+                                  quit_window, max_same_category, fitted.n_users,
+                                  fitted.n_items, 0.5)
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
         if click_threshold is None:

@@ -76,7 +76,7 @@ class DatasetMeta:
     info: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__, sort_keys=True, default=_json_default)
+        return json.dumps(self.__dict__, sort_keys=True, default=json_default)
 
     @classmethod
     def from_json(cls, text: str) -> DatasetMeta:
@@ -91,7 +91,9 @@ class DatasetMeta:
         return cls(**known)
 
 
-def _json_default(obj: Any) -> Any:
+def json_default(obj: Any) -> Any:
+    """``json.dumps(default=...)`` for metadata: numpy scalars and arrays, tuples and sets as
+    plain JSON; anything else is an error (metadata must round-trip exactly)."""
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, np.ndarray):

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from recsim_envs.data.dataset import _json_default
+from recsim_envs.data.dataset import json_default
 
 SCHEMA_VERSION = 1
 MANIFEST = "manifest.json"
@@ -109,7 +109,7 @@ class FittedWorld:
             manifest = {**self.manifest, "schema_version": SCHEMA_VERSION,
                         "files": {f: _sha256(tmp / f) for f in files}}
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True,
-                                                   default=_json_default))
+                                                   default=json_default))
             if path.exists():
                 old = path.with_name(f".{path.name}.old")
                 shutil.rmtree(old, ignore_errors=True)

@@ -130,10 +130,16 @@ class NoRepeatPopularConfig:
     max_same_category: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("quit_window", "max_same_category"):
-            v = getattr(self, name)
-            if v is not None and v < 1:
-                raise ValueError(f"{name} must be >= 1 or None, got {v}")
+        check_quit_rule_settings(self)
+
+
+def check_quit_rule_settings(config: Any) -> None:
+    """A config's ``quit_window`` and ``max_same_category``: None (read from the logs) or
+    >= 1; shared by every agent that reads the stated quit rule."""
+    for name in ("quit_window", "max_same_category"):
+        v = getattr(config, name)
+        if v is not None and v < 1:
+            raise ValueError(f"{name} must be >= 1 or None, got {v}")
 
 
 class NoRepeatPopular(BaseAgent):

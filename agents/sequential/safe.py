@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from agents.base import BaseAgent, as_batch
-from agents.sequential.reference import StatedQuitRule
+from agents.sequential.reference import StatedQuitRule, check_quit_rule_settings
 from recsim_envs.core.policies import sample_categorical
 from recsim_envs.data import LoggedDataset
 from recsim_envs.sequential.world import CATEGORIES
@@ -63,10 +63,7 @@ class SafeConfig:
     max_same_category: int | None = None
 
     def __post_init__(self) -> None:
-        for name in ("quit_window", "max_same_category"):
-            v = getattr(self, name)
-            if v is not None and v < 1:
-                raise ValueError(f"{name} must be >= 1 or None, got {v}")
+        check_quit_rule_settings(self)
         for name in ("popularity_weight", "like_weight"):
             if not np.isfinite(getattr(self, name)):
                 raise ValueError(f"{name} must be finite, got {getattr(self, name)}")
@@ -156,10 +153,7 @@ class SafeBanditConfig:
             raise ValueError(f"prior_count must be > 0, got {self.prior_count}")
         if not 0 <= self.epsilon <= 1:
             raise ValueError(f"epsilon must be in [0, 1], got {self.epsilon}")
-        for name in ("quit_window", "max_same_category"):
-            v = getattr(self, name)
-            if v is not None and v < 1:
-                raise ValueError(f"{name} must be >= 1 or None, got {v}")
+        check_quit_rule_settings(self)
 
 
 class SafeBandit(_SafeBase):

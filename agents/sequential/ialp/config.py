@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from agents.sequential.reference import check_quit_rule_settings
+
 VARIANTS = {
     # learn_termination, online_bc_weight, online_bc_target, judge
     "as_built": (False, 0.0, "taken", "online_critic"),
@@ -123,9 +125,7 @@ class IALPConfig:
                      "batch_size", "online_batch", "buffer_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("quit_window", "max_same_category"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1 or None, got {getattr(self, name)}")
+        check_quit_rule_settings(self)
         if self.calibration not in ("affine", "profile"):
             raise ValueError(f"calibration must be 'affine' or 'profile', got "
                              f"{self.calibration!r}")

@@ -109,51 +109,13 @@ def check_behaviour_keys(settings: dict[str, Any], allowed: set[str] | frozenset
 
 
 def agent_actions(agent: Any, obs: np.ndarray, space: gym.Space, agent_name: str) -> np.ndarray:
-    """``agent.act`` on a batch (n, d), checked against the single action ``space``.
+    """:func:`recsim_envs.ope.targets.agent_actions` with its errors as :class:`CellError`."""
+    from recsim_envs.ope.targets import agent_actions as checked
 
-    Returns (n,) for ``Discrete`` and (n, k) for ``MultiDiscrete`` int64 arrays; raises
-    :class:`CellError` naming the agent and the first bad row otherwise.
-    """
-    n = len(obs)
     try:
-        raw = agent.act(obs)
-    except Exception as exc:
-        raise CellError(f"agent {agent_name!r} raised in act(): {type(exc).__name__}: "
-                        f"{exc}") from exc
-    arr = np.asarray(raw)
-    if isinstance(space, gym.spaces.Discrete):
-        want: tuple[int, ...] = (n,)
-        if arr.shape == (n, 1):
-            arr = arr[:, 0]
-        high = np.full(want, space.n + space.start)
-        low = np.full(want, space.start)
-    elif isinstance(space, gym.spaces.MultiDiscrete):
-        want = (n, *space.shape)
-        high = np.broadcast_to(space.nvec + space.start, want)
-        low = np.broadcast_to(space.start, want)
-    else:  # pragma: no cover - every family here uses discrete actions
-        raise CellError(f"unsupported action space {space}")
-    if arr.shape != want:
-        raise CellError(
-            f"agent {agent_name!r} returned actions of shape {arr.shape} for {n} "
-            f"observations; the action space {space} needs shape {want}"
-        )
-    if arr.dtype.kind not in "iu":
-        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            raise CellError(
-                f"agent {agent_name!r} returned non-integer actions (dtype {arr.dtype}); "
-                f"the action space is {space}"
-            )
-    bad = (arr < low) | (arr >= high)
-    if bad.any():
-        row = int(np.flatnonzero(bad.reshape(n, -1).any(axis=1))[0])
-        raise CellError(
-            f"agent {agent_name!r} returned out-of-space actions: row {row} is "
-            f"{arr[row].tolist()}, outside {space}"
-        )
-    return arr.astype(np.int64)
+        return checked(agent, obs, space, agent_name)
+    except ContractError as exc:
+        raise CellError(str(exc)) from exc
 
 
 class CheckedHandle(AgentHandle):
@@ -169,18 +131,3 @@ class CheckedHandle(AgentHandle):
         if obs.ndim == 1:
             return agent_actions(self.agent, obs[None], self.space, self.name)[0]
         return agent_actions(self.agent, obs, self.space, self.name)
-
-
-def target_distribution(agent: AgentHandle, obs: np.ndarray, n_actions: int,
-                        space: gym.Space) -> np.ndarray:
-    """The deployed policy's distribution (n, n_actions) over one-action spaces: the
-    declared one, or a one-hot of ``act`` for deterministic agents."""
-    from recsim_envs.ope.policy import one_hot
-
-    try:
-        probs = agent.distribution(obs, n_actions)
-    except ContractError as exc:
-        raise CellError(str(exc)) from exc
-    if probs is None:
-        probs = one_hot(agent_actions(agent, obs, space, agent.name), n_actions)
-    return probs

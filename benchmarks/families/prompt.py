@@ -26,15 +26,12 @@ from benchmarks.families.base import (
     CellError,
     Family,
     check_behaviour_keys,
-    target_distribution,
 )
-from recsim_envs.core.policies import BehaviourPolicy, UniformPolicy, sample_categorical
+from recsim_envs.core.policies import BehaviourPolicy, UniformPolicy
 from recsim_envs.data import LoggedDataset
-from recsim_envs.data.views import PromptView
 from recsim_envs.evaluation import AgentHandle, Deployment
-from recsim_envs.ope import OffPolicyEstimate, bandit_estimates, kernel_is
+from recsim_envs.ope import OffPolicyEstimate
 from recsim_envs.prompt.family import FAMILY
-from recsim_envs.prompt.text.kernel import kernel_distance, kernel_values
 
 _BEHAVIOUR_KEYS = {"policy", "beta", "n_rounds", "regressor_steps"}
 KERNEL_SAMPLES = 32
@@ -84,49 +81,6 @@ class PromptFamily(Family):
         self, agent: AgentHandle, train: LoggedDataset, heldout: LoggedDataset,
         deployment: Deployment, env: gym.Env, rng: np.random.Generator,
     ) -> dict[str, OffPolicyEstimate]:
-        from recsim_envs.prompt.text.regressor import PromptRewardRegressor, RegressorConfig
+        from recsim_envs.ope import estimate_policy
 
-        view = PromptView.of(heldout)
-        n_prompts = heldout.meta.n_actions
-        target = target_distribution(agent, heldout.context, n_prompts, env.action_space)
-        reg = PromptRewardRegressor(PromptView.of(train).prompt_embeddings,
-                                    RegressorConfig(n_steps=DM_STEPS))
-        reg.fit(train.context, train.action, train.reward, seed=int(rng.integers(2**31)))
-        q = np.asarray(reg.predict_all(heldout.context), dtype=np.float64)
-        rows = np.arange(len(heldout))
-        out = bandit_estimates(
-            target[rows, heldout.action], heldout.pscore, heldout.reward,
-            dm_terms=(target * q).sum(axis=1), q_logged=q[rows, heldout.action], rng=rng,
-        )
-        if view.sentence_embedding is not None:
-            out["kernel_is"] = self._kernel_is(target, view, deployment, env, rng)
-        return out
-
-    def _kernel_is(self, target: np.ndarray, view: PromptView, deployment: Deployment,
-                   env: gym.Env, rng: np.random.Generator) -> OffPolicyEstimate:
-        base = env.unwrapped
-        heldout = view.dataset
-        _, query = base.split(heldout.context)
-        behaviour = (view.pi_b.astype(np.float64) if view.pi_b is not None
-                     else np.asarray(deployment.behaviour.probs(heldout.context)))
-        logged = view.sentence_embedding.astype(np.float64)
-        n, m = len(heldout), KERNEL_SAMPLES
-        q_rep = np.repeat(query, m, axis=0)
-
-        def sentences(probs: np.ndarray) -> np.ndarray:
-            probs = probs / probs.sum(axis=1, keepdims=True)
-            ids = sample_categorical(probs, m, rng).reshape(-1)
-            return np.asarray(deployment.generator.generate(q_rep, ids, rng), dtype=np.float64)
-
-        logged_rep = np.repeat(logged, m, axis=0)
-        s_behaviour, s_target = sentences(behaviour), sentences(target)
-        # bandwidth: DSO's within-query rule, from the behaviour draws of the same queries
-        tau = KERNEL_BANDWIDTH * float(np.median(kernel_distance(logged_rep, s_behaviour)))
-        tau = tau if tau > 0 else 1.0
-
-        def density(s: np.ndarray) -> np.ndarray:
-            return kernel_values(logged_rep, s, "gaussian", tau).reshape(n, m).mean(axis=1)
-
-        return kernel_is(density(s_target), np.maximum(density(s_behaviour), 1e-12),
-                         heldout.reward, rng=rng)
-
+        return estimate_policy(heldout, agent, deployment, rng=rng, train=train, env=env)

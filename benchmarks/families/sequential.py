@@ -28,14 +28,11 @@ from benchmarks.families.base import (
     CellError,
     Family,
     check_behaviour_keys,
-    target_distribution,
 )
 from recsim_envs.core.policies import BehaviourPolicy, UniformPolicy
 from recsim_envs.data import LoggedDataset, collect_sessions
-from recsim_envs.data.views import SessionView
 from recsim_envs.evaluation import AgentHandle, Deployment
-from recsim_envs.ope import OffPolicyEstimate, SessionLog, epsilon_soften, pdis, wpdis
-from recsim_envs.ope.sessions import sequential_dm, sequential_dr
+from recsim_envs.ope import OffPolicyEstimate
 from recsim_envs.sequential.family import FAMILY
 
 _BEHAVIOUR_KEYS = {"policy", "temperature", "llm_alignment"}
@@ -78,44 +75,6 @@ class SequentialFamily(Family):
         self, agent: AgentHandle, train: LoggedDataset, heldout: LoggedDataset,
         deployment: Deployment, env: gym.Env, rng: np.random.Generator,
     ) -> dict[str, OffPolicyEstimate]:
-        from recsim_envs.ope.fqe import MLPQ, FittedQEvaluation, FQEConfig
+        from recsim_envs.ope import estimate_policy
 
-        view = SessionView.of(heldout)
-        view.require_complete()
-        n_items = heldout.meta.n_actions
-        space = gym.spaces.Discrete(n_items)
-        ctx, rows = heldout.context, np.arange(len(heldout))
-        target = target_distribution(agent, ctx, n_items, space)
-        nxt = target_distribution(agent, view.next_context, n_items, space)
-        deterministic = agent.distribution(ctx[:1], n_items) is None
-        is_target = epsilon_soften(target, SOFTEN_EPSILON) if deterministic else target
-
-        def log_of(probs: np.ndarray) -> SessionLog:
-            return SessionLog.from_rows(view.episode_id, view.step, heldout.reward,
-                                        heldout.pscore, probs[rows, heldout.action])
-
-        is_log = log_of(is_target)
-        out = {"pdis": pdis(is_log, rng=rng), "wpdis": wpdis(is_log, rng=rng)}
-        if deterministic:
-            note = (f"of the epsilon-softened agent (epsilon = {SOFTEN_EPSILON}): the "
-                    "deterministic agent itself has no support in the logs")
-            out = {k: _with_note(v, note) for k, v in out.items()}
-        fqe = FittedQEvaluation(
-            MLPQ(n_items, hidden=64, epochs=2, seed=int(rng.integers(2**31))),
-            FQEConfig(n_iterations=FQE_ITERATIONS),
-        ).fit(ctx, heldout.action, heldout.reward, view.next_context, view.ended, nxt)
-        q = fqe.q_values(ctx)
-        log = log_of(target)
-        v = (target * q).sum(axis=1)
-        start = view.step == 0
-        order = np.argsort(view.episode_id[start], kind="stable")
-        out["dm"] = sequential_dm(v[start][order], rng=rng, log=log)
-        out["dr"] = sequential_dr(log, log.to_padded(q[rows, heldout.action]),
-                                  log.to_padded(v), rng=rng)
-        return out
-
-
-def _with_note(est: OffPolicyEstimate, note: str) -> OffPolicyEstimate:
-    import dataclasses
-
-    return dataclasses.replace(est, note="; ".join(x for x in (est.note, note) if x))
+        return estimate_policy(heldout, agent, deployment, rng=rng, train=train, env=env)

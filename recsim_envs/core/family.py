@@ -52,6 +52,9 @@ class FamilyDescription:
         baselines: the strongest simple baselines, the first present is the leaderboard's
             reference.
         runner_adapter: ``"module:Class"`` of the benchmark runner's steps for the family.
+        off_policy: ``"module:function"`` computing the family's off-policy estimates
+            (:func:`recsim_envs.ope.estimate_policy` calls it), or ``""`` where the family
+            has none.
     """
 
     name: str
@@ -67,6 +70,7 @@ class FamilyDescription:
     skyline_agent: str | None
     baselines: tuple[str, ...]
     runner_adapter: str
+    off_policy: str = ""
 
     def __post_init__(self) -> None:
         if self.eval_unit not in ("users", "sessions"):

@@ -31,6 +31,7 @@ from recsim_envs.ope.sessions import (
 )
 
 _FQE_NAMES = ("FQEConfig", "FittedQEvaluation", "LinearQ", "MLPQ")
+_LAZY = {"estimate_policy": "recsim_envs.ope.policy_value"}
 
 __all__ = [
     "MIN_ESS",
@@ -41,6 +42,7 @@ __all__ = [
     "dr",
     "effective_sample_size",
     "epsilon_soften",
+    "estimate_policy",
     "importance_weights",
     "ips",
     "kernel_is",
@@ -59,6 +61,10 @@ def __getattr__(name: str) -> Any:
         from recsim_envs.ope import fqe
 
         return getattr(fqe, name)
+    if name in _LAZY:  # imports the agent contract (recsim_envs.evaluation), which imports us
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'recsim_envs.ope' has no attribute {name!r}")
 
 

@@ -27,4 +27,5 @@ FAMILY = FamilyDescription(
     skyline_agent=None,  # optimality is 0 for the uniform policy and 1 for the best one
     baselines=("regression_pg",),
     runner_adapter="benchmarks.families.prompt:PromptFamily",
+    off_policy="recsim_envs.ope.families.prompt:estimate",
 )

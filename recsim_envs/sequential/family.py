@@ -26,4 +26,5 @@ FAMILY = FamilyDescription(
     skyline_agent="seq_oracle",
     baselines=("no_repeat_popular", "bc"),
     runner_adapter="benchmarks.families.sequential:SequentialFamily",
+    off_policy="recsim_envs.ope.families.sequential:estimate",
 )

@@ -28,4 +28,5 @@ FAMILY = FamilyDescription(
     skyline_agent="oracle",
     baselines=("popular",),
     runner_adapter="benchmarks.families.two_stage:TwoStageFamily",
+    off_policy="recsim_envs.ope.families.two_stage:estimate",
 )

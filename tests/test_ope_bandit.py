@@ -76,10 +76,12 @@ def test_dr_without_support_is_none():
     assert "conditional on the fitted reward model" in est.interval
 
 
-def test_small_ess_gives_no_support_with_note():
+def test_small_ess_is_shown_as_low_ess_with_a_warning():
     est = ips(TARGET, PSCORE, REWARD, rng=rng())  # ESS 2.45 < default 10
-    assert est.estimate is None
-    assert est.note == "no support: ESS 2.45 < 10"
+    assert est.estimate == pytest.approx(0.75) and est.supported
+    assert est.status == "low_ess"
+    assert est.note.startswith("low ESS: 2.45 < 10 effective rounds")
+    assert est.ci_low <= est.estimate <= est.ci_high
     assert est.n_support == 3
 
 

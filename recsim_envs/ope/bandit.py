@@ -15,9 +15,12 @@ logged action ``target_prob_i = pi(a_i|x_i)`` in [0, 1]; importance weight
   densities of the logged sentence embedding supplied by the caller.
 
 Every estimator returns an :class:`~recsim_envs.ope.estimate.OffPolicyEstimate`: the point
-estimate is the plain estimator on all rounds; the 95% interval is a percentile bootstrap over
-held-out rounds; importance-weighted estimators follow the support rule of
-:mod:`recsim_envs.ope.estimate` (ESS below ``min_ess`` -> no support).
+estimate is the plain estimator on all rounds; the interval is a percentile bootstrap over
+held-out rounds; importance-weighted estimators carry a support status
+(:func:`~recsim_envs.ope.estimate.support_status`: no support, low ESS shown with a warning, or
+supported). Pass the full distributions ``target_probs`` and ``behaviour_probs`` (n, A) to
+have the unsupported and thin masses computed from the behaviour policy's probabilities
+(:func:`~recsim_envs.ope.estimate.support_masses`) rather than from what the sample holds.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import numpy as np
 
 from recsim_envs.ope.estimate import (
     MIN_ESS,
+    THIN_MASS_FLAG,
     OffPolicyEstimate,
     bootstrap_counts,
     bootstrap_replicates,
@@ -36,9 +40,12 @@ from recsim_envs.ope.estimate import (
     check_resampling,
     dropped_note,
     interval_text,
+    join_notes,
     percentile_interval,
-    support_note,
+    support_masses,
+    support_status,
     support_sums,
+    thin_note,
 )
 
 # refit(rng) -> (dm_terms_b (n,), q_logged_b (n,)) for the held-out rounds, from a reward model
@@ -50,6 +57,22 @@ _SUPPORT = "draws on the non-zero-weight rounds only (resampling='support')"
 _REFIT = "reward model refit on resampled training rounds in each replicate"
 _MODEL_NOTE = ("model-based: the reward model's extrapolation, never suppressed by the "
                "support rule (ESS and n_support are for information)")
+_UNCALIBRATED_THIN = ("not a 95% interval over logs: the target's thin mass is missing from "
+                      "almost every log, so the bootstrap cannot see it")
+Masses = tuple[float | None, float | None]
+
+
+def masses(target_probs: Any, behaviour_probs: Any, n: int) -> Masses:
+    """``(unsupported, thin)`` from full (n, A) distributions, or (None, None) without them."""
+    if target_probs is None and behaviour_probs is None:
+        return None, None
+    if target_probs is None or behaviour_probs is None:
+        raise ValueError("pass both target_probs and behaviour_probs (n, A), or neither")
+    target_probs = np.asarray(target_probs, dtype=np.float64)
+    if target_probs.ndim != 2 or target_probs.shape[0] != n:
+        raise ValueError(f"target_probs has shape {target_probs.shape}; expected ({n}, A): "
+                         "one distribution per held-out round")
+    return support_masses(target_probs, behaviour_probs, n)
 
 
 def as_vector(name: str, x: Any, n: int | None = None) -> np.ndarray:
@@ -96,16 +119,23 @@ def effective_sample_size(w: Any) -> float:
 def _weighted(
     estimator: str, w: np.ndarray, reward: np.ndarray, rng: np.random.Generator, n_boot: int,
     min_ess: float, self_normalised: bool, resampling: str = "all",
+    mass: Masses = (None, None),
 ) -> OffPolicyEstimate:
-    """IPS-type estimate of mean_i w_i r_i (or its self-normalised form) with its interval."""
+    """IPS-type estimate of mean_i w_i r_i (or its self-normalised form) with its interval.
+
+    With thin mass above :data:`THIN_MASS_FLAG` the interval is labelled not calibrated:
+    IPS and SNIPS have no model of the actions the log almost never holds.
+    """
     check_resampling(resampling)
     n = len(w)
     n_support, ess = int(np.count_nonzero(w)), effective_sample_size(w)
     interval = interval_text("rounds", n_boot)
-    why = support_note(n_support, ess, min_ess, "rounds")
-    if why:
+    status, why = support_status(n_support, ess, min_ess, "rounds", mass[0])
+    if status == "no_support":
         return OffPolicyEstimate.no_support(estimator, n=n, unit="rounds", n_support=n_support,
-                                            ess=ess, interval=interval, note=why)
+                                            ess=ess, interval=interval, note=why,
+                                            unsupported_mass=mass[0], thin_mass=mass[1])
+    thin = mass[1] is not None and mass[1] > THIN_MASS_FLAG
     wr = w * reward
     if self_normalised:
         point = wr.sum() / w.sum()
@@ -129,13 +159,17 @@ def _weighted(
     else:
         reps = bootstrap_replicates(rng, n, n_boot, statistic)
     lo, hi, dropped = percentile_interval(reps)
+    note = join_notes(why, thin_note(mass[1]), _UNCALIBRATED_THIN if thin else "",
+                      dropped_note(dropped, n_boot))
     return OffPolicyEstimate(estimator, point, lo, hi, ess, n_support, n, "rounds", interval,
-                             dropped_note(dropped, n_boot))
+                             note, status=status, unsupported_mass=mass[0],
+                             thin_mass=mass[1], calibrated=not thin)
 
 
 def ips(
     target_prob: Any, pscore: Any, reward: Any, *, rng: np.random.Generator,
     n_boot: int = 1000, min_ess: float = MIN_ESS, resampling: str = "all",
+    target_probs: Any = None, behaviour_probs: Any = None,
 ) -> OffPolicyEstimate:
     """Inverse propensity scoring: ``mean_i w_i r_i``, all inputs (n,).
 
@@ -145,17 +179,21 @@ def ips(
     in time proportional to the rounds with a non-zero weight
     (:func:`~recsim_envs.ope.estimate.support_sums`); its draws, and so its interval for a
     seed, differ from the default ``"all"``, which the committed results use.
+    ``target_probs``/``behaviour_probs`` (n, A): the full distributions at each held-out
+    context, for the support status and masses (:func:`masses`).
     """
     check_bootstrap(rng, n_boot, min_ess)
     w = importance_weights(target_prob, pscore)
     reward = as_vector("reward", reward, len(w))
     return _weighted("ips", w, reward, rng, n_boot, min_ess, self_normalised=False,
-                     resampling=resampling)
+                     resampling=resampling,
+                     mass=masses(target_probs, behaviour_probs, len(w)))
 
 
 def snips(
     target_prob: Any, pscore: Any, reward: Any, *, rng: np.random.Generator,
     n_boot: int = 1000, min_ess: float = MIN_ESS, resampling: str = "all",
+    target_probs: Any = None, behaviour_probs: Any = None,
 ) -> OffPolicyEstimate:
     """Self-normalised IPS: ``sum_i w_i r_i / sum_i w_i``, all inputs (n,).
 
@@ -167,12 +205,14 @@ def snips(
     w = importance_weights(target_prob, pscore)
     reward = as_vector("reward", reward, len(w))
     return _weighted("snips", w, reward, rng, n_boot, min_ess, self_normalised=True,
-                     resampling=resampling)
+                     resampling=resampling,
+                     mass=masses(target_probs, behaviour_probs, len(w)))
 
 
 def kernel_is(
     target_density: Any, behaviour_density: Any, reward: Any, *, rng: np.random.Generator,
     n_boot: int = 1000, min_ess: float = MIN_ESS, resampling: str = "all",
+    target_probs: Any = None, behaviour_probs: Any = None,
 ) -> OffPolicyEstimate:
     """Kernel IS (DSO's weighting, Kiyohara et al. 2025): ``mean_i w_i r_i``, inputs (n,).
 
@@ -180,6 +220,9 @@ def kernel_is(
     behaviour_density (n,) > 0 are kernel-smoothed marginal densities of the logged sentence
     embedding phi(s_i) under the target and the behaviour policy (e.g. Monte Carlo averages of
     a Gaussian kernel over sentences generated by each); the ESS is computed on these weights.
+    ``target_probs``/``behaviour_probs`` (n, A) over prompts, if given, set the support
+    status and masses (a prompt the behaviour never takes may still write supported
+    sentences, but the status stays conservative).
     """
     check_bootstrap(rng, n_boot, min_ess)
     num = as_vector("target_density", target_density)
@@ -190,7 +233,8 @@ def kernel_is(
     if np.any(den <= 0):
         raise ValueError("behaviour_density must be > 0 at every logged sentence")
     return _weighted("kernel_is", num / den, reward, rng, n_boot, min_ess,
-                     self_normalised=False, resampling=resampling)
+                     self_normalised=False, resampling=resampling,
+                     mass=masses(target_probs, behaviour_probs, len(num)))
 
 
 def _refit_output(out: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -227,7 +271,8 @@ def _model_based(
 
 def dm(
     dm_terms: Any, *, refit: Refit | None = None, rng: np.random.Generator, n_boot: int = 200,
-    weights: Any = None,
+    weights: Any = None, calibrated: bool = False, target_probs: Any = None,
+    behaviour_probs: Any = None,
 ) -> OffPolicyEstimate:
     """Direct method: ``mean_i dm_terms_i``, ``dm_terms_i = sum_a pi(a|x_i) q_hat(x_i, a)`` (n,).
 
@@ -244,6 +289,11 @@ def dm(
         rng: generator for every bootstrap draw (it is also passed to ``refit``).
         n_boot: bootstrap replicates (``refit`` is called n_boot times).
         weights: optional (n,) importance weights, for information only.
+        calibrated: whether the interval is a 95% interval over logs. Default False: no
+            bootstrap over rounds (even with ``refit``) contains the reward model's bias,
+            which dominates DM's error; pass True only where a calibration over replicate
+            logs shows the interval covers (as the families' constants do).
+        target_probs, behaviour_probs: optional (n, A), for the masses (information only).
     """
     check_bootstrap(rng, n_boot)
     terms = as_vector("dm_terms", dm_terms)
@@ -257,19 +307,31 @@ def dm(
         ess, n_support = effective_sample_size(w), int(np.count_nonzero(w))
     refit_terms = None if refit is None else (lambda g: _refit_output(refit(g), n)[0])
     point, lo, hi, text = _model_based(terms, refit_terms, rng, n_boot)
-    return OffPolicyEstimate("dm", point, lo, hi, ess, n_support, n, "rounds", text, _MODEL_NOTE)
+    unsupported, thin = masses(target_probs, behaviour_probs, n)
+    return OffPolicyEstimate("dm", point, lo, hi, ess, n_support, n, "rounds", text, _MODEL_NOTE,
+                             unsupported_mass=unsupported, thin_mass=thin,
+                             calibrated=calibrated)
 
 
 def dr(
     target_prob: Any, pscore: Any, reward: Any, dm_terms: Any, q_logged: Any, *,
     refit: Refit | None = None, rng: np.random.Generator, n_boot: int = 200,
-    min_ess: float = MIN_ESS,
+    min_ess: float = MIN_ESS, calibrated: bool = True, target_probs: Any = None,
+    behaviour_probs: Any = None,
 ) -> OffPolicyEstimate:
     """Doubly robust: ``mean_i [dm_terms_i + w_i (r_i - q_logged_i)]``, all inputs (n,).
 
     Unbiased if either the weights or the reward model are right (Dudik, Langford and Li,
     ICML 2011). ``q_logged_i = q_hat(x_i, a_i)``; ``dm_terms`` and ``refit`` as in :func:`dm`.
-    Follows the support rule on the weights w.
+    Carries the support status of the weights w (and of the masses, given ``target_probs``
+    and ``behaviour_probs`` (n, A)). Thin mass is flagged in the note but leaves the interval
+    calibrated: the reward model, not the sample, carries the thin actions' value.
+
+    ``calibrated`` (default True): the interval over held-out rounds of the per-round DR
+    terms is the standard one when q_hat was fitted on data disjoint from these rows (a
+    separate log, or cross-fitting: :mod:`recsim_envs.ope.crossfit`; Chernozhukov et al.,
+    "Double/debiased machine learning", Econometrics Journal 2018); pass False where a
+    calibration shows it does not cover.
     """
     check_bootstrap(rng, n_boot, min_ess)
     w = importance_weights(target_prob, pscore)
@@ -278,12 +340,14 @@ def dr(
     dm_terms = as_vector("dm_terms", dm_terms, n)
     q_logged = as_vector("q_logged", q_logged, n)
     n_support, ess = int(np.count_nonzero(w)), effective_sample_size(w)
-    why = support_note(n_support, ess, min_ess, "rounds")
-    if why:
+    unsupported, thin = masses(target_probs, behaviour_probs, n)
+    status, why = support_status(n_support, ess, min_ess, "rounds", unsupported)
+    if status == "no_support":
         extra = _CONDITIONAL if refit is None else _REFIT
         return OffPolicyEstimate.no_support(
             "dr", n=n, unit="rounds", n_support=n_support, ess=ess,
-            interval=interval_text("rounds", n_boot, extra), note=why)
+            interval=interval_text("rounds", n_boot, extra), note=why,
+            unsupported_mass=unsupported, thin_mass=thin)
 
     def refit_terms(g: np.random.Generator) -> np.ndarray:
         dm_b, q_b = _refit_output(refit(g), n)
@@ -292,13 +356,18 @@ def dr(
     terms = dm_terms + w * (reward - q_logged)
     point, lo, hi, text = _model_based(terms, None if refit is None else refit_terms,
                                        rng, n_boot)
-    return OffPolicyEstimate("dr", point, lo, hi, ess, n_support, n, "rounds", text)
+    return OffPolicyEstimate("dr", point, lo, hi, ess, n_support, n, "rounds", text,
+                             join_notes(why, thin_note(thin)), status=status,
+                             unsupported_mass=unsupported, thin_mass=thin,
+                             calibrated=calibrated)
 
 
 def bandit_estimates(
     target_prob: Any, pscore: Any, reward: Any, *, dm_terms: Any = None, q_logged: Any = None,
     refit: Refit | None = None, rng: np.random.Generator, n_boot: int = 1000,
     n_boot_model: int = 200, min_ess: float = MIN_ESS, resampling: str = "all",
+    target_probs: Any = None, behaviour_probs: Any = None, dm_calibrated: bool = False,
+    dr_calibrated: bool = True,
 ) -> dict[str, OffPolicyEstimate]:
     """IPS and SNIPS, plus DM given ``dm_terms`` and DR given ``dm_terms`` and ``q_logged``.
 
@@ -310,22 +379,29 @@ def bandit_estimates(
         n_boot: replicates for IPS and SNIPS; n_boot_model: for DM and DR.
         resampling: IPS and SNIPS's bootstrap draws (see :func:`ips`); DM and DR terms are
             non-zero on every round, so they always resample all rounds.
+        target_probs, behaviour_probs: optional (n, A) full distributions, for the support
+            status and masses of every estimate (see :func:`masses`).
+        dm_calibrated, dr_calibrated: the ``calibrated`` labels of DM and DR (see :func:`dm`,
+            :func:`dr`).
 
     Returns:
         ``{"ips", "snips"[, "dm"[, "dr"]]} -> OffPolicyEstimate``.
     """
     if q_logged is not None and dm_terms is None:
         raise ValueError("q_logged was given without dm_terms; DR needs both")
+    probs = {"target_probs": target_probs, "behaviour_probs": behaviour_probs}
     out = {
         "ips": ips(target_prob, pscore, reward, rng=rng, n_boot=n_boot, min_ess=min_ess,
-                   resampling=resampling),
+                   resampling=resampling, **probs),
         "snips": snips(target_prob, pscore, reward, rng=rng, n_boot=n_boot, min_ess=min_ess,
-                       resampling=resampling),
+                       resampling=resampling, **probs),
     }
     if dm_terms is not None:
         w = importance_weights(target_prob, pscore)
-        out["dm"] = dm(dm_terms, refit=refit, rng=rng, n_boot=n_boot_model, weights=w)
+        out["dm"] = dm(dm_terms, refit=refit, rng=rng, n_boot=n_boot_model, weights=w,
+                       calibrated=dm_calibrated, **probs)
         if q_logged is not None:
             out["dr"] = dr(target_prob, pscore, reward, dm_terms, q_logged, refit=refit,
-                           rng=rng, n_boot=n_boot_model, min_ess=min_ess)
+                           rng=rng, n_boot=n_boot_model, min_ess=min_ess,
+                           calibrated=dr_calibrated, **probs)
     return out

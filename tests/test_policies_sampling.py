@@ -9,6 +9,7 @@ from scipy import stats
 
 from recsim_envs.core.policies import (
     EpsilonGreedyPolicy,
+    LinearScorer,
     SoftmaxPolicy,
     UniformPolicy,
     draw_actions,
@@ -79,9 +80,26 @@ def test_sample_categorical_is_reproducible_across_block_boundaries(monkeypatch)
 
     probs = softmax(np.random.default_rng(1).normal(size=(300, 40)))
     whole = sample_categorical(probs, 5, np.random.default_rng(9))
-    monkeypatch.setattr(policies, "_SAMPLE_BLOCK_CELLS", 40 * 7)  # blocks of 7 rows
+    monkeypatch.setattr(policies, "_SEARCH_BLOCK_CELLS", 40 * 7)  # blocks of 7 rows
     blocked = sample_categorical(probs, 5, np.random.default_rng(9))
     np.testing.assert_array_equal(whole, blocked)
+
+
+def test_softmax_policy_draws_what_softmax_then_sample_categorical_draw(monkeypatch):
+    """SoftmaxPolicy.draw fuses the softmax and the draws per block of rows: the same
+    probabilities and draws as the two steps one after the other (several blocks here)."""
+    import recsim_envs.core.policies as policies
+
+    monkeypatch.setattr(policies, "_SOFTMAX_BLOCK_ROWS", 16)
+    rng = np.random.default_rng(3)
+    weights, features = rng.normal(size=(4, 3)), rng.normal(size=(50, 2))
+    policy = SoftmaxPolicy(LinearScorer(weights, features), 50, temperature=0.4)
+    ctx = rng.normal(size=(70, 3))
+    draws, probs = policy.draw(ctx, 6, np.random.default_rng(8))
+    expected = softmax(policy.scorer(ctx), 0.4)
+    np.testing.assert_array_equal(probs, expected)
+    np.testing.assert_array_equal(draws, sample_categorical(expected, 6,
+                                                            np.random.default_rng(8)))
 
 
 def _sample_reference(probs, n_draws, rng, block_cells=1 << 21):

@@ -130,8 +130,18 @@ class SoftmaxPolicy:
         scores = _checked_scores(self.scorer, context, self.n_actions)
         if self.precision == "float32":
             return softmax_draws(scores, self.temperature, n_draws, rng)
-        probs = softmax(scores, self.temperature)
-        return sample_categorical(probs, n_draws, rng), probs
+        # The softmax and the draws of each block of rows in one pass while the block is in
+        # cache: the same probabilities and draws as softmax() then sample_categorical().
+        n = len(scores)
+        u = np.sort(rng.random((n, n_draws)), axis=1)
+        draws = np.empty((n, n_draws), dtype=np.int64)
+        probs = np.array(scores, dtype=np.float64)
+        rows = _SOFTMAX_BLOCK_ROWS
+        for lo in range(0, n, rows):
+            block = probs[lo:lo + rows]
+            _softmax_rows(block, self.temperature, 1)
+            _draw_block(block, u[lo:lo + rows], draws[lo:lo + rows])
+        return draws, probs
 
     def settings(self) -> dict[str, Any]:
         out: dict[str, Any] = {"temperature": self.temperature, "scorer": self.scorer_name}
@@ -244,69 +254,57 @@ def draw_actions(
     return sample_categorical(probs, n_draws, rng), probs
 
 
-_SAMPLE_BLOCK_CELLS = 1 << 21
-"""Cells (rows x actions) per block of :func:`sample_categorical`: bounds both the
-temporary cumulative sum and the magnitude it reaches (float64 resolution of the
-running total stays below 1e-12 per unit of probability mass)."""
-
-
 def sample_categorical(probs: np.ndarray, n_draws: int, rng: np.random.Generator) -> np.ndarray:
     """Draw ``n_draws`` i.i.d. indices per row of ``probs`` (n, N) -> (n, n_draws) int64.
 
     Rows need not be normalised (each is scaled by its own sum). Vectorised inverse-CDF
-    sampling: one cumulative sum over the *flattened* rows of a block, so row i's CDF sits
-    between the running totals before and after it and rows never overlap, then one
-    ``searchsorted`` of the scaled uniforms. No per-row normalisation or offset pass (the
-    arrays are large and the work memory-bound). The uniforms are sorted within each row
-    first, which makes the search cache-friendly; the draws of a row then come in item-id
-    order, which is immaterial for i.i.d. draws used as a set or a sample. A zero-probability
-    action is never drawn (except in a row that is all zeros, which has no distribution).
+    sampling: each row's cumulative sum, then a search of the row's scaled uniforms in it,
+    over cache-sized blocks of rows (:func:`_draw_block`). The uniforms are sorted within
+    each row first, which makes the search cache-friendly; the draws of a row then come in
+    item-id order, which is immaterial for i.i.d. draws used as a set or a sample. A
+    zero-probability action is never drawn (except in a row that is all zeros, which has no
+    distribution).
 
     Randomness: ``rng.random((n, n_draws))`` once, so the draws are element-wise
     reproducible for a seed.
-
-    Speed without changing a bit (issue 23): the cumulative sum is torch's, which adds in
-    the same sequential order as numpy's (float64, one running total) at twice its speed,
-    over cache-sized sub-blocks that carry the block's running total on; each row is
-    searched within its own CDF while it is in cache (torch's batched ``searchsorted``),
-    which finds the same index as the search of the whole block because a row's queries
-    lie between the running totals before and after it.
     """
-    import torch  # lazy: a prompt or sequential environment may log without torch loaded
-
     probs = np.asarray(probs)
     n, n_actions = probs.shape
     u = np.sort(rng.random((n, n_draws)), axis=1)
     out = np.empty((n, n_draws), dtype=np.int64)
-    rows = max(1, _SAMPLE_BLOCK_CELLS // max(n_actions, 1))
     sub = max(1, _SEARCH_BLOCK_CELLS // max(n_actions, 1))
-    for lo in range(0, n, rows):
-        carry = 0.0  # the block's running total so far (restarts at 0 for each block)
-        for a in range(lo, min(n, lo + rows), sub):
-            # Rows a:b of the block's running total, cumulated on from ``carry``: adding
-            # the carry to the first cell and then cumulating is the block's own sequence
-            # of additions, so every total is bit-identical to one cumsum of the block.
-            b = min(n, lo + rows, a + sub)
-            flat = np.array(probs[a:b], dtype=np.float64).ravel()
-            flat[0] += carry
-            cdf = torch.cumsum(torch.from_numpy(flat), 0).numpy()
-            ends = cdf[n_actions - 1 :: n_actions]
-            starts = np.empty_like(ends)
-            starts[0] = carry
-            starts[1:] = ends[:-1]
-            carry = float(ends[-1])
-            queries = starts[:, None] + u[a:b] * (ends - starts)[:, None]
-            # u < 1 puts a query below its row's end, but rounding may reach it: keep it
-            # strictly below, so the search lands on an action of positive probability.
-            np.minimum(queries, np.nextafter(ends, -np.inf)[:, None], out=queries)
-            idx = torch.searchsorted(torch.from_numpy(cdf.reshape(b - a, n_actions)),
-                                     torch.from_numpy(queries), right=True).numpy()
-            np.clip(idx, 0, n_actions - 1, out=out[a:b])  # the clip: all-zero rows only
+    for a in range(0, n, sub):
+        b = min(n, a + sub)
+        _draw_block(probs[a:b], u[a:b], out[a:b])
     return out
 
 
+def _draw_block(probs: np.ndarray, u: np.ndarray, out: np.ndarray) -> None:
+    """Inverse-CDF draws for a block of rows, written into ``out`` (m, n_draws).
+
+    ``probs`` (m, N) any non-negative float rows, ``u`` (m, n_draws) sorted uniforms in
+    [0, 1). Per-row cumulative sums (torch's: the same sequential float64 additions as
+    numpy's at twice the speed), searched while the block is in cache (issue 23: a
+    cumulative sum of the flattened block, searched afterwards, measured 1.4x slower).
+    """
+    import torch  # lazy: a prompt or sequential environment may log without torch loaded
+
+    n_actions = probs.shape[1]
+    # torch reads only writable, contiguous arrays (a uniform policy's rows are a read-only
+    # broadcast view): those are copied, others read in place.
+    rows = np.require(probs, dtype=np.float64, requirements=["C", "W"])
+    cdf = torch.cumsum(torch.from_numpy(rows), 1)
+    ends = cdf[:, -1].numpy()
+    queries = u * ends[:, None]
+    # u < 1 puts a query below its row's end, but rounding may reach it: keep it strictly
+    # below, so the search lands on an action of positive probability.
+    np.minimum(queries, np.nextafter(ends, -np.inf)[:, None], out=queries)
+    idx = torch.searchsorted(cdf, torch.from_numpy(queries), right=True).numpy()
+    np.clip(idx, 0, n_actions - 1, out=out)  # the clip: all-zero rows only
+
+
 _SEARCH_BLOCK_CELLS = 1 << 15
-"""Cells per sub-block of :func:`sample_categorical`'s cumulative sum and search: 256 KB of
+"""Cells per block of :func:`sample_categorical`'s cumulative sums and search: 256 KB of
 float64, so each row's CDF is still in cache when it is searched (searching a 16 MB block
 measured 8.6 ms per 2,000 x 1,000 block, memory latency per query)."""
 

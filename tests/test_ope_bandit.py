@@ -79,7 +79,7 @@ def test_dr_without_support_is_none():
 def test_small_ess_is_shown_as_low_ess_with_a_warning():
     est = ips(TARGET, PSCORE, REWARD, rng=rng())  # ESS 2.45 < default 10
     assert est.estimate == pytest.approx(0.75) and est.supported
-    assert est.status == "low_ess"
+    assert est.status == "low_ess" and not est.calibrated
     assert est.note.startswith("low ESS: 2.45 < 10 effective rounds")
     assert est.ci_low <= est.estimate <= est.ci_high
     assert est.n_support == 3

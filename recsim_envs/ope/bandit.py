@@ -123,8 +123,9 @@ def _weighted(
 ) -> OffPolicyEstimate:
     """IPS-type estimate of mean_i w_i r_i (or its self-normalised form) with its interval.
 
-    With thin mass above :data:`THIN_MASS_FLAG` the interval is labelled not calibrated:
-    IPS and SNIPS have no model of the actions the log almost never holds.
+    With thin mass above :data:`THIN_MASS_FLAG` the interval is labelled not calibrated
+    (IPS and SNIPS have no model of the actions the log almost never holds), and so is a
+    low-ESS one (the bootstrap resamples the same handful of rounds).
     """
     check_resampling(resampling)
     n = len(w)
@@ -163,7 +164,7 @@ def _weighted(
                       dropped_note(dropped, n_boot))
     return OffPolicyEstimate(estimator, point, lo, hi, ess, n_support, n, "rounds", interval,
                              note, status=status, unsupported_mass=mass[0],
-                             thin_mass=mass[1], calibrated=not thin)
+                             thin_mass=mass[1], calibrated=status == "supported" and not thin)
 
 
 def ips(
@@ -325,7 +326,8 @@ def dr(
     ICML 2011). ``q_logged_i = q_hat(x_i, a_i)``; ``dm_terms`` and ``refit`` as in :func:`dm`.
     Carries the support status of the weights w (and of the masses, given ``target_probs``
     and ``behaviour_probs`` (n, A)). Thin mass is flagged in the note but leaves the interval
-    calibrated: the reward model, not the sample, carries the thin actions' value.
+    calibrated: the reward model, not the sample, carries the thin actions' value. A low-ESS
+    DR interval is labelled not calibrated.
 
     ``calibrated`` (default True): the interval over held-out rounds of the per-round DR
     terms is the standard one when q_hat was fitted on data disjoint from these rows (a
@@ -359,7 +361,7 @@ def dr(
     return OffPolicyEstimate("dr", point, lo, hi, ess, n_support, n, "rounds", text,
                              join_notes(why, thin_note(thin)), status=status,
                              unsupported_mass=unsupported, thin_mass=thin,
-                             calibrated=calibrated)
+                             calibrated=calibrated and status == "supported")
 
 
 def bandit_estimates(

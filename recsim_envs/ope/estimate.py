@@ -36,9 +36,9 @@ Intervals
 Intervals are 95% percentile bootstraps over held-out rounds (or sessions), as OBP's
 ``estimate_intervals`` (Saito et al., NeurIPS 2021 datasets track). The ``interval`` field of
 each result says in words what the resampling covers. ``calibrated`` is False where the
-interval is conditional on a fitted model (a reward model or Q-function held fixed) or
-otherwise known not to cover the value 95% of the time over logs; such an interval is never
-printed as a 95% interval (the board writes "model [lo, hi]").
+interval is conditional on a fitted model (a reward model or Q-function held fixed), where
+the ESS is low or the thin mass above the flag, or where a calibration over replicate logs
+measured it below 90%; such an interval is never printed as a 95% interval.
 """
 
 from __future__ import annotations

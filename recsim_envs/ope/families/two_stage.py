@@ -5,11 +5,19 @@ environment's fixed ranker shows one. Online value: the expected clicks of the s
 per user. Off-policy estimates are of the same value: the logged action is the item shown
 first, so the target's probability of it goes through the ranker - exactly, as the agent
 draws its candidates (:func:`recsim_envs.ope.policy.shown_item_distribution`), or a one-hot
-of the ranker's choice for deterministic generators.
+of the ranker's choice for deterministic generators. The behaviour policy's shown-item
+distribution (the same formula: its k i.i.d. draws) gives the unsupported and thin masses.
 
-DM and DR use a bilinear ridge model of clicks on (user features, item features) fitted on
-the training log; their intervals refit it on a bootstrap resample of the training log in
-every replicate, so they include the reward model's error.
+DM and DR use a bilinear ridge model of clicks on (user features, item features),
+cross-fitted (:mod:`recsim_envs.ope.crossfit`): each half of the held-out log is scored by a
+model fitted on the other half plus the training log (when given). DR's interval is then
+the bootstrap over held-out rounds of its per-round terms. DM's interval is the same
+bootstrap of its terms, which holds the model's bias fixed: it is labelled not calibrated
+(:data:`INTERVAL_CALIBRATED`, checked by the calibration tests).
+
+Needs only the library: the ranker comes from ``deployment.ranker`` or, without one, from
+the log's ``system`` arrays (``ranker_weights``, ``item_features``); the behaviour policy
+(for the masses) from ``deployment.behaviour``; ``env`` is not used.
 """
 
 from __future__ import annotations
@@ -21,22 +29,28 @@ from recsim_envs.data import LoggedDataset
 from recsim_envs.data.views import TwoStageView
 from recsim_envs.evaluation import AgentHandle, Deployment
 from recsim_envs.ope.bandit import bandit_estimates
+from recsim_envs.ope.crossfit import cross_fit
 from recsim_envs.ope.estimate import OffPolicyEstimate
 from recsim_envs.ope.policy import one_hot, shown_item_distribution
 from recsim_envs.ope.targets import agent_actions
-from recsim_envs.two_stage.ranker import with_bias_column
+from recsim_envs.two_stage.ranker import BilinearRanker, with_bias_column
 
 REWARD_MODEL_RIDGE = 1.0
-MODEL_REPLICATES = 100
-"""Bootstrap replicates of DM and DR, each with the reward model refit (about 40 ms each)."""
+INTERVAL_CALIBRATED = {"dm": False, "dr": True}
+"""Whether DM's and DR's intervals are 95% intervals over logs in this family. The rule:
+True only where the calibration (``tests/test_ope_calibration.py``, slow: 200 replicate
+logs of one world) measured >= 90% coverage, and the test fails if a True here measures
+below. IPS and SNIPS are labelled per estimate by the thin-mass rule of
+:mod:`recsim_envs.ope.bandit`."""
 
 
 def estimate(
     agent: AgentHandle, heldout: LoggedDataset, deployment: Deployment,
     rng: np.random.Generator, *, train: LoggedDataset | None = None, env: gym.Env | None = None,
 ) -> dict[str, OffPolicyEstimate]:
-    """Estimates of the agent's two-stage value from ``heldout`` (reward model fitted on
-    ``train``); ``{}`` for logs of the paper's without-replacement protocol."""
+    """Estimates of the agent's two-stage value from ``heldout``; ``train`` (optional) joins
+    each fold's reward-model fit. ``{}`` for logs of the paper's without-replacement
+    protocol."""
     if heldout.meta.info.get("protocol") == "without_replacement":
         # The paper's protocol (TwoStagePaper-v0) logs movies drawn without replacement,
         # not the ranker's picks: no estimator here targets the two-stage value from them.
@@ -45,38 +59,49 @@ def estimate(
     ctx, n_items, k = heldout.context, view.n_items, view.n_candidates
     space = gym.spaces.MultiDiscrete(np.full(k, n_items))
     ranker = deployment.ranker
+    if ranker is None:
+        ranker = BilinearRanker(np.asarray(view.ranker_weights, dtype=np.float32),
+                                np.asarray(view.item_features, dtype=np.float32))
+    scores = ranker.scores_all(ctx)
     if agent.sampler:
         per_draw = agent.distribution(ctx, n_items)
-        target = shown_item_distribution(per_draw, ranker.scores_all(ctx), k,
+        target = shown_item_distribution(per_draw, scores, k,
                                          bool(agent.agent.with_replacement))
     else:
         candidates = agent_actions(agent, ctx, space, agent.name)
         target = one_hot(ranker.select(ctx, candidates, 1)[:, 0], n_items)
-    if train is None:
-        raise ValueError("the two-stage DM and DR fit their reward model on a training log: "
-                         "pass train=")
-    model = _RewardModel(TwoStageView.of(train))
-    q = model.predict(ctx)
+    behaviour = None
+    if deployment.behaviour is not None:
+        # the log's candidates are k i.i.d. draws of the behaviour policy (two_stage.log)
+        behaviour = shown_item_distribution(np.asarray(deployment.behaviour.probs(ctx)),
+                                            scores, k, True)
+    q = cross_fit(len(heldout), _fit_predict(view, train), rng)
     rows = np.arange(len(heldout))
-    refits: list[tuple[np.ndarray, np.ndarray]] = []
-    calls = [0]
-
-    def refit(g: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        # DM and DR each draw MODEL_REPLICATES refits; the second estimator reuses the
-        # first one's (each replicate still pairs a refit with a fresh resample of the
-        # held-out rounds), which halves the cost of the cell's slowest step.
-        i = calls[0] % MODEL_REPLICATES
-        calls[0] += 1
-        if i == len(refits):
-            q_b = model.predict(ctx, model.resampled(g))
-            refits.append(((target * q_b).sum(axis=1), q_b[rows, heldout.action]))
-        return refits[i]
-
     return bandit_estimates(
         target[rows, heldout.action], heldout.pscore, heldout.reward,
-        dm_terms=(target * q).sum(axis=1), q_logged=q[rows, heldout.action],
-        refit=refit, rng=rng, n_boot_model=MODEL_REPLICATES,
+        dm_terms=(target * q).sum(axis=1), q_logged=q[rows, heldout.action], rng=rng,
+        target_probs=None if behaviour is None else target, behaviour_probs=behaviour,
+        dm_calibrated=INTERVAL_CALIBRATED["dm"], dr_calibrated=INTERVAL_CALIBRATED["dr"],
     )
+
+
+def _fit_predict(view: TwoStageView, train: LoggedDataset | None):
+    """``fit_predict(fit_rows, eval_rows) -> (len(eval_rows), n_items)`` click estimates of
+    the reward model fitted on ``fit_rows`` of the held-out log plus ``train``."""
+    ds = view.dataset
+    parts = [ds] if train is None else [TwoStageView.of(train).dataset, ds]
+    n_train = 0 if train is None else len(train)
+    ctx = np.concatenate([np.asarray(p.context, dtype=np.float64) for p in parts])
+    action = np.concatenate([np.asarray(p.action, dtype=np.int64) for p in parts])
+    reward = np.concatenate([np.asarray(p.reward, dtype=np.float64) for p in parts])
+    items = np.asarray(view.item_features, dtype=np.float64)
+
+    def fit_predict(fit_rows: np.ndarray, eval_rows: np.ndarray) -> np.ndarray:
+        keep = np.concatenate([np.arange(n_train), n_train + fit_rows])
+        model = _RewardModel(ctx[keep], action[keep], reward[keep], items)
+        return model.predict(ctx[n_train + eval_rows])
+
+    return fit_predict
 
 
 class _RewardModel:
@@ -84,20 +109,20 @@ class _RewardModel:
     direct-method model of DM and DR; contexts (n, d) -> (n, N) click estimates in [0, 1].
 
     Ridge regression on the outer product [x, 1] (x) [f, 1] (as
-    :func:`recsim_envs.two_stage.ranker.fit_bilinear`); the design matrix is built once so that a
-    bootstrap refit only reweights the rows (counts from the resample).
+    :func:`recsim_envs.two_stage.ranker.fit_bilinear`): context (m, d_x), action (m,),
+    reward (m,) logged rounds; item_features (N, d_f).
     """
 
-    def __init__(self, view: TwoStageView) -> None:
-        ds = view.dataset
-        self.items = with_bias_column(np.asarray(view.item_features, dtype=np.float64))
-        self.x = with_bias_column(np.asarray(ds.context, dtype=np.float64))
-        self.action = np.asarray(ds.action, dtype=np.int64)
+    def __init__(self, context: np.ndarray, action: np.ndarray, reward: np.ndarray,
+                 item_features: np.ndarray) -> None:
+        self.items = with_bias_column(np.asarray(item_features, dtype=np.float64))
+        self.x = with_bias_column(np.asarray(context, dtype=np.float64))
+        self.action = np.asarray(action, dtype=np.int64)
         self.shape = (self.x.shape[1], self.items.shape[1])
-        self.reward = np.asarray(ds.reward, dtype=np.float64)
+        self.reward = np.asarray(reward, dtype=np.float64)
         # Rows of one item share f: the Gram matrix sum_i c_i (x_i x_i^T) (x) (f_a f_a^T)
         # is then a sum over items of per-item user moments, O(items * d^4) instead of
-        # O(rows * d^4) - about 10x cheaper per bootstrap refit when items << rows.
+        # O(rows * d^4) - about 10x cheaper per fit when items << rows.
         self.by_item = len(self.items) < len(self.x)
         self._outer = None  # (rows, d_x^2) user outer products, built at the first solve
         if not self.by_item:
@@ -132,11 +157,6 @@ class _RewardModel:
         gram = gram.permute(0, 2, 1, 3).reshape(d, d)
         rhs = torch.einsum("ai,ak->ik", xr, f).reshape(d)
         return torch.linalg.solve(gram + eye, rhs).numpy().reshape(self.shape)
-
-    def resampled(self, rng: np.random.Generator) -> np.ndarray:
-        """Weights refit on a bootstrap resample of the training rounds."""
-        n = len(self.reward)
-        return self._solve(np.bincount(rng.integers(n, size=n), minlength=n).astype(float))
 
     def predict(self, ctx: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
         import torch  # single-threaded in the runner; numpy's BLAS may oversubscribe

@@ -1,11 +1,15 @@
 """Off-policy columns, ``ope.csv`` and off-policy selection tables of a leaderboard.
 
 Off-policy cells, per (agent, estimator), from the rows' ``ope`` entries: the estimate
-averaged over the seeds where the estimator had support (``estimate`` not None), the count
-of those seeds, the mean effective sample size over them and the mean error (estimate -
-online value of the same seed). "no support" where it had support in no seed. Skylines
-(``ope`` None) have no cells. Estimates are of the online value (``online.value.mean``),
-not of the primary score where the two differ (prompt: optimality).
+averaged over the seeds where the estimator had an estimate (``estimate`` not None: status
+"supported" or "low_ess"), the count of those seeds, the mean effective sample size over
+them and the mean error (estimate - online value of the same seed). "no support" where it
+had an estimate in no seed. Flags (:mod:`recsim_envs.ope.estimate`): "low ESS j" (j seeds
+shown with an ESS below the minimum) and "thin j" (j seeds whose target puts more than 1% of
+its mass on actions the behaviour almost never logs). Skylines (``ope`` None) have no cells.
+Estimates are of the online value (``online.value.mean``), not of the primary score where
+the two differ (prompt: optimality). ``ope.csv`` labels each interval "95%" (calibrated) or
+"model" (conditional on a fitted model or otherwise not a 95% interval over logs).
 
 Selection, per environment (:mod:`recsim_envs.ope.selection`): candidates are the
 non-privileged agents; each estimator ranks them by its seed-mean estimate (agents it
@@ -27,13 +31,14 @@ import numpy as np
 
 from benchmarks.fmt import fmt
 from benchmarks.references import behaviour_agent
+from recsim_envs.ope.estimate import THIN_MASS_FLAG
 from recsim_envs.ope.selection import SelectionRow, selection_table
 
 if TYPE_CHECKING:
     from benchmarks.leaderboard import Table
 
 OPE_CSV_COLUMNS = ("env", "agent", "seed", "estimator", "estimate", "ci_low", "ci_high", "ess",
-                   "online")
+                   "online", "status", "interval")
 _ORDER = ("ips", "snips", "dm", "dr", "pdis", "wpdis", "kernel_is")
 
 
@@ -52,6 +57,8 @@ class OpeCell:
     estimate: float | None  # mean over supported seeds; None = no support in any seed
     error: float | None  # mean of (estimate - online value) over supported seeds
     ess: float | None  # mean effective sample size over supported seeds that report one
+    n_low_ess: int = 0  # seeds shown with status "low_ess"
+    n_thin: int = 0  # seeds whose thin mass exceeds THIN_MASS_FLAG (importance-weighted only)
 
 
 @dataclass
@@ -67,6 +74,8 @@ class OpeRecord:
     ci_high: float | None
     ess: float | None
     online: float
+    status: str = ""  # supported / low_ess / no_support ("" in rows older than statuses)
+    interval: str = ""  # "95%" (calibrated), "model" (not a 95% interval), "" (none)
 
 
 @dataclass
@@ -90,6 +99,19 @@ def _num(x: Any) -> float | None:
     return None if x is None else float(x)
 
 
+def _thin(o: dict[str, Any]) -> bool:
+    """An importance-weighted estimate with more than THIN_MASS_FLAG thin mass."""
+    thin = o.get("thin_mass")
+    return (o.get("estimator") != "dm" and o.get("estimate") is not None and thin is not None
+            and thin > THIN_MASS_FLAG)
+
+
+def _interval_label(o: dict[str, Any]) -> str:
+    if o.get("estimate") is None or o.get("ci_low") is None or "calibrated" not in o:
+        return ""  # no interval, or a row older than the label: not claimed either way
+    return "95%" if o["calibrated"] else "model"
+
+
 def attach_ope(table: Table, by_agent: dict[str, list[dict[str, Any]]]) -> None:
     """Fill ``table.estimators``, ``table.ope_records`` and every entry's ``ope``."""
     names = {k for rs in by_agent.values() for r in rs for k in (r.get("ope") or {})}
@@ -111,14 +133,19 @@ def attach_ope(table: Table, by_agent: dict[str, list[dict[str, Any]]]) -> None:
             e.ope[k] = OpeCell(k, len(have), len(sup),
                                float(np.mean(est)) if est else None,
                                float(np.mean(err)) if err else None,
-                               float(np.mean(ess)) if ess else None)
+                               float(np.mean(ess)) if ess else None,
+                               n_low_ess=sum(r["ope"][k].get("status") == "low_ess"
+                                             for r in sup),
+                               n_thin=sum(_thin(r["ope"][k]) for r in sup))
             for r in have:
                 o = r["ope"][k]
                 table.ope_records.append(OpeRecord(
                     table.key, e.agent, int(r["seed_index"]), k, _num(o.get("estimate")),
                     _num(o.get("ci_low")) if o.get("estimate") is not None else None,
                     _num(o.get("ci_high")) if o.get("estimate") is not None else None,
-                    _num(o.get("ess")), float(r["online"]["value"]["mean"])))
+                    _num(o.get("ess")), float(r["online"]["value"]["mean"]),
+                    o.get("status") or ("no_support" if o.get("estimate") is None else ""),
+                    _interval_label(o)))
     table.ope_records.sort(key=lambda r: (r.env, r.agent, r.seed, estimator_order(r.estimator)))
 
 
@@ -159,8 +186,10 @@ def _ope_cell(c: OpeCell | None) -> str:
         return "-"
     if c.estimate is None:
         return f"no support (0/{c.n_seeds})"
+    flags = (f" · low ESS {c.n_low_ess}" if c.n_low_ess else "") + (
+        f" · thin {c.n_thin}" if c.n_thin else "")
     return (f"{_f(c.estimate)} ({_f(c.error, sign=True)}) · {c.n_supported}/{c.n_seeds} · "
-            f"{_ess(c.ess)}")
+            f"{_ess(c.ess)}{flags}")
 
 
 def ope_markdown(table: Table) -> list[str]:
@@ -178,9 +207,16 @@ def ope_markdown(table: Table) -> list[str]:
         out.append(f"| {e.label} | {_f(e.value)} | " + " | ".join(cells) + " |")
     out += ["", f"Cell: estimate of the online value ({table.measure}) averaged over the seeds "
             "with support (its mean error against the online value of the same seeds) · "
-            "supported seeds / seeds · mean effective sample size. \"no support\": no seed "
-            "had support (never shown as 0). Per-seed values with intervals are in "
-            "`ope.csv`.", ""]
+            "seeds with an estimate / seeds · mean effective sample size. \"no support\": no "
+            "seed had support (the target puts mass on actions the behaviour policy never "
+            "takes, or no weight is non-zero; never shown as 0). \"low ESS j\": j seeds shown "
+            "with an effective sample size below 10 (the estimate rests on a handful of "
+            "rounds). \"thin j\": in j seeds the target puts more than 1% of its mass on "
+            "actions the behaviour policy takes with probability below 1/(10 n), which a log "
+            "of n rounds almost never holds: IPS and SNIPS miss their value. Per-seed values "
+            "with intervals are in `ope.csv`, each labelled \"95%\" (a 95% interval over logs, "
+            "calibrated) or \"model\" (conditional on a fitted model, or with low ESS or thin "
+            "support: not a 95% interval).", ""]
     return out
 
 
@@ -234,10 +270,14 @@ def _csv_num(x: float | None) -> str:
 def ope_csv(tables: list[Table]) -> str:
     """Long format: one line per (environment, agent, seed, estimator).
 
-    Columns ``env, agent, seed, estimator, estimate, ci_low, ci_high, ess, online``: env is
-    ``suite/environment``, seed the seed index, ``online`` the online value of that cell
-    (``online.value.mean``); estimate, ci_low and ci_high are empty where there was no
-    support. Skylines have no lines. Floats are written exactly (shortest round trip).
+    Columns ``env, agent, seed, estimator, estimate, ci_low, ci_high, ess, online, status,
+    interval``: env is ``suite/environment``, seed the seed index, ``online`` the online
+    value of that cell (``online.value.mean``); estimate, ci_low and ci_high are empty where
+    there was no support; ``status`` is supported / low_ess / no_support (empty in rows
+    older than the statuses); ``interval`` is "95%" for a calibrated interval, "model" for
+    one that is not a 95% interval over logs, empty without one (or in older rows). Skylines
+    have no lines.
+    Floats are written exactly (shortest round trip).
     """
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
@@ -246,5 +286,5 @@ def ope_csv(tables: list[Table]) -> str:
         for r in t.ope_records:
             writer.writerow([r.env, r.agent, r.seed, r.estimator, _csv_num(r.estimate),
                              _csv_num(r.ci_low), _csv_num(r.ci_high), _csv_num(r.ess),
-                             _csv_num(r.online)])
+                             _csv_num(r.online), r.status, r.interval])
     return buf.getvalue()

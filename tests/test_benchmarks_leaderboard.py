@@ -197,12 +197,15 @@ def test_ope_csv_has_the_exact_columns_and_empty_cells_without_support():
     text = ope_csv(board.tables)
     lines = list(csv.reader(io.StringIO(text)))
     assert tuple(lines[0]) == OPE_CSV_COLUMNS == (
-        "env", "agent", "seed", "estimator", "estimate", "ci_low", "ci_high", "ess", "online")
+        "env", "agent", "seed", "estimator", "estimate", "ci_low", "ci_high", "ess", "online",
+        "status", "interval")
     body = lines[1:]
     assert len(body) == 4 * 3 * 3  # 4 agents x 3 seeds x 3 estimators; no oracle lines
     assert not any(r[1] == "oracle" for r in body)
     ce_pdis = [r for r in body if r[1] == "ce" and r[3] == "pdis"]
     assert len(ce_pdis) == 3 and all(r[4:7] == ["", "", ""] for r in ce_pdis)
+    # rows older than the support statuses: no_support inferred, shown ones unlabelled
+    assert all(r[9:] == ["no_support", ""] for r in ce_pdis)
     first = body[0]
     assert first[:4] == ["s/e", "ce", "0", "ips"]
     assert float(first[4]) == 0.35 + 0.01 and float(first[8]) == 0.35

@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip install --progress-bar off -c constraints.txt
 BOARD_DIR := results/leaderboard
 ARGS ?= --help
 
-.PHONY: install test test-slow lint leaderboard refresh-leaderboard experiments experiment-tables recsim-bench bench clean
+.PHONY: install test test-slow lint leaderboard refresh-leaderboard experiments experiment-tables recsim-bench bench perf-compare clean
 
 $(STAMP): setup.cfg pyproject.toml constraints.txt
 	@echo "[install 1/4] virtual environment in $(VENV)"
@@ -74,6 +74,19 @@ recsim-bench: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.perf.two_stage
+
+# RecoGym, SARDINE and OBP side by side with this suite (benchmarks/perf/compare.py). They
+# are not dependencies: pinned copies go into results/compare-site (--no-deps: their own pins,
+# e.g. OBP's numpy 1.23 and Python < 3.11, would replace the suite's; what they need beyond
+# the suite's packages is listed here).
+COMPARE_SITE := results/compare-site
+perf-compare: $(STAMP)
+	test -f $(COMPARE_SITE)/.installed || ( $(BIN)/python -m pip install --progress-bar off \
+	  --no-deps --ignore-requires-python --target $(COMPARE_SITE) obp==0.5.7 \
+	  scikit-learn==1.9.1 narwhals==2.29.0 joblib==1.6.0 threadpoolctl==3.8.0 \
+	  seaborn==0.13.2 sardine-rec==1.0.8 recogym==0.1.3.0 gym==0.26.2 gym-notices==0.1.0 \
+	  cloudpickle==3.1.3 numba==0.68.1 llvmlite==0.50.0 && touch $(COMPARE_SITE)/.installed )
+	PYTHONPATH=$(COMPARE_SITE) $(BIN)/python -m benchmarks.perf.compare
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

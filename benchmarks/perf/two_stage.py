@@ -17,10 +17,8 @@ and 1,000 items and >= 50x SyncVectorEnv; 1,000,000 softmax-logged rounds <= 10 
 1,000,000 items < 2 GB peak memory. Under load, wall-clock figures are upper bounds on
 the time (lower bounds on the rate) and are labelled with the load average.
 
-RecoGym, SARDINE and OBP are not run side by side: none installs quickly here (OBP 0.5.7
-pins numpy 1.23.5, pandas 1.5.2 and a PyYAML that fails to build on Python 3.11; RecoGym
-0.1.3 dates from 2019 and needs the old ``gym``; the ``sardine`` on PyPI is an unrelated
-package). See docs/scale.md for the figures measured with them in issue 23.
+RecoGym, SARDINE and OBP side by side with this suite: ``make perf-compare``
+(:mod:`benchmarks.perf.compare`).
 
     python -m benchmarks.perf.two_stage [--n-items 1000] [--k 30] [--rounds 1000000]
 """

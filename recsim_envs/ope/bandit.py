@@ -25,7 +25,8 @@ have the unsupported and thin masses computed from the behaviour policy's probab
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -42,10 +43,16 @@ from recsim_envs.ope.estimate import (
     interval_text,
     join_notes,
     percentile_interval,
-    support_masses,
     support_status,
     support_sums,
     thin_note,
+)
+from recsim_envs.ope.weights import (
+    Masses,
+    as_vector,
+    effective_sample_size,
+    importance_weights,
+    masses,
 )
 
 # refit(rng) -> (dm_terms_b (n,), q_logged_b (n,)) for the held-out rounds, from a reward model
@@ -59,63 +66,6 @@ _MODEL_NOTE = ("model-based: the reward model's extrapolation, never suppressed 
                "support rule (ESS and n_support are for information)")
 _UNCALIBRATED_THIN = ("not a 95% interval over logs: the target's thin mass is missing from "
                       "almost every log, so the bootstrap cannot see it")
-Masses = tuple[float | None, float | None]
-
-
-def masses(target_probs: Any, behaviour_probs: Any, n: int) -> Masses:
-    """``(unsupported, thin)`` from full (n, A) distributions, or (None, None) without them."""
-    if target_probs is None and behaviour_probs is None:
-        return None, None
-    if target_probs is None or behaviour_probs is None:
-        raise ValueError("pass both target_probs and behaviour_probs (n, A), or neither")
-    target_probs = np.asarray(target_probs, dtype=np.float64)
-    if target_probs.ndim != 2 or target_probs.shape[0] != n:
-        raise ValueError(f"target_probs has shape {target_probs.shape}; expected ({n}, A): "
-                         "one distribution per held-out round")
-    return support_masses(target_probs, behaviour_probs, n)
-
-
-def as_vector(name: str, x: Any, n: int | None = None) -> np.ndarray:
-    """``x`` as a finite float64 (n,) vector, or ValueError naming ``name``."""
-    arr = np.asarray(x, dtype=np.float64)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (n,), got shape {arr.shape}")
-    if n is not None and arr.shape[0] != n:
-        raise ValueError(f"{name} has shape {arr.shape}; expected ({n},) like the other inputs")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} is empty; pass at least one held-out round")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} holds NaN or infinite values; drop or fix those rounds")
-    return arr
-
-
-def importance_weights(target_prob: Any, pscore: Any) -> np.ndarray:
-    """``w_i = pi(a_i|x_i) / pi_0(a_i|x_i)``: target_prob (n,) in [0, 1], pscore (n,) in (0, 1].
-
-    Returns:
-        (n,) float64 weights.
-    """
-    target_prob = as_vector("target_prob", target_prob)
-    pscore = as_vector("pscore", pscore, len(target_prob))
-    if np.any((target_prob < 0) | (target_prob > 1)):
-        raise ValueError("target_prob must lie in [0, 1] (the target's probability of the "
-                         "logged action)")
-    if np.any((pscore <= 0) | (pscore > 1)):
-        raise ValueError("pscore must lie in (0, 1]; a zero propensity means the logged action "
-                         "could not have been logged - fix the logging policy's probabilities")
-    return target_prob / pscore
-
-
-def effective_sample_size(w: Any) -> float:
-    """Kish's effective sample size ``(sum_i w_i)^2 / sum_i w_i^2`` of weights w (n,).
-
-    0.0 when every weight is zero (no effective rounds at all).
-    """
-    w = np.asarray(w, dtype=np.float64)
-    sq = float(np.dot(w.ravel(), w.ravel()))
-    return float(w.sum()) ** 2 / sq if sq > 0 else 0.0
-
-
 def _weighted(
     estimator: str, w: np.ndarray, reward: np.ndarray, rng: np.random.Generator, n_boot: int,
     min_ess: float, self_normalised: bool, resampling: str = "all",
@@ -406,4 +356,17 @@ def bandit_estimates(
             out["dr"] = dr(target_prob, pscore, reward, dm_terms, q_logged, refit=refit,
                            rng=rng, n_boot=n_boot_model, min_ess=min_ess,
                            calibrated=dr_calibrated, **probs)
+    return out
+
+
+def relabel(estimates: dict[str, OffPolicyEstimate], calibrated: Mapping[str, bool],
+            why: str) -> dict[str, OffPolicyEstimate]:
+    """``estimates`` with ``calibrated=False`` (and ``why`` in the note) for every shown
+    estimate whose name maps to False in ``calibrated``: a family's calibration measured
+    that estimator's intervals below 90% coverage (see the families' INTERVAL_CALIBRATED)."""
+    out = {}
+    for name, est in estimates.items():
+        if est.supported and not calibrated.get(name, True) and est.calibrated:
+            est = dataclasses.replace(est, calibrated=False, note=join_notes(est.note, why))
+        out[name] = est
     return out

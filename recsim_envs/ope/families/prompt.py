@@ -24,8 +24,6 @@ kernel IS needs ``deployment.generator`` (it is skipped without one); ``env`` is
 
 from __future__ import annotations
 
-import dataclasses
-
 import gymnasium as gym
 import numpy as np
 
@@ -33,9 +31,9 @@ from recsim_envs.core.policies import sample_categorical
 from recsim_envs.data import LoggedDataset
 from recsim_envs.data.views import PromptView
 from recsim_envs.evaluation import AgentHandle, Deployment
-from recsim_envs.ope.bandit import bandit_estimates, kernel_is
+from recsim_envs.ope.bandit import bandit_estimates, kernel_is, relabel
 from recsim_envs.ope.crossfit import cross_fit
-from recsim_envs.ope.estimate import OffPolicyEstimate, join_notes
+from recsim_envs.ope.estimate import OffPolicyEstimate
 from recsim_envs.ope.targets import target_distribution
 from recsim_envs.prompt.text.kernel import kernel_distance, kernel_values
 
@@ -45,12 +43,16 @@ KERNEL_BANDWIDTH = 0.5
 """Factor on the median within-query distance (DSO's default rule, see agents.prompt.dso)."""
 DM_STEPS = 1000
 """Adam steps of the direct-method reward regressor (each cross-fitting fold's fit)."""
-INTERVAL_CALIBRATED = {"dm": False, "dr": True, "kernel_is": False}
-"""Whether these estimators' intervals are 95% intervals over logs in this family. The rule:
+INTERVAL_CALIBRATED = {"ips": True, "snips": True, "dm": False, "dr": True, "kernel_is": False}
+"""Whether each estimator's interval is a 95% interval over logs in this family. The rule:
 True only where the calibration (``tests/test_ope_calibration.py``, slow: 100 replicate
-logs of one world) measured >= 90% coverage, and the test fails if a True here measures
-below. IPS and SNIPS are labelled per estimate (thin mass, low ESS:
-:mod:`recsim_envs.ope.bandit`)."""
+logs of the quick synthetic world, targets uniform / dso) measured >= 90% coverage for
+every target, and the test fails if a True here measures below. DM holds the regressor's
+bias fixed and kernel IS the kernel's smoothing bias: no bootstrap over rounds contains
+them. Per estimate, IPS-type intervals are also labelled not calibrated with low ESS or thin
+mass (:mod:`recsim_envs.ope.bandit`)."""
+_NOT_CALIBRATED = ("not a 95% interval over logs: the estimate's model bias (the regressor's, "
+                   "the kernel's smoothing) is in no bootstrap over rounds (docs/ope.md)")
 
 
 def estimate(
@@ -78,7 +80,7 @@ def estimate(
             raise ValueError("kernel IS needs the behaviour policy's distribution: log with "
                              "pi_b (the default) or pass deployment=Deployment(behaviour=...)")
         out["kernel_is"] = _kernel_is(target, behaviour, view, deployment, env, rng)
-    return out
+    return relabel(out, INTERVAL_CALIBRATED, _NOT_CALIBRATED)
 
 
 def _behaviour(view: PromptView, deployment: Deployment) -> np.ndarray | None:
@@ -148,9 +150,5 @@ def _kernel_is(target: np.ndarray, behaviour: np.ndarray, view: PromptView,
     def density(s: np.ndarray) -> np.ndarray:
         return kernel_values(logged_rep, s, "gaussian", tau).reshape(n, m).mean(axis=1)
 
-    est = kernel_is(density(s_target), np.maximum(density(s_behaviour), 1e-12),
-                    heldout.reward, rng=rng)
-    if INTERVAL_CALIBRATED["kernel_is"] or not est.supported:
-        return est
-    return dataclasses.replace(est, calibrated=False, note=join_notes(
-        est.note, "the kernel's smoothing bias is not in the bootstrap"))
+    return kernel_is(density(s_target), np.maximum(density(s_behaviour), 1e-12),
+                     heldout.reward, rng=rng, target_probs=target, behaviour_probs=behaviour)

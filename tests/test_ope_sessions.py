@@ -95,14 +95,30 @@ def test_zero_weights_give_no_support_never_zero(fn):
     assert est.n_support == 0 and est.note.startswith("no support")
 
 
-def test_small_ess_gives_no_support_for_importance_weighted_estimators():
+def test_small_ess_is_shown_as_low_ess_with_a_warning_and_not_calibrated():
     log = tiny_log()
     q = v = np.zeros((2, 2))
     for est in (pdis(log, rng=rng()), wpdis(log, rng=rng()),
                 sequential_dr(log, q, v, rng=rng())):
-        assert est.estimate is None
-        assert est.note == "no support: ESS 1.47 < 10"
+        assert est.estimate is not None and est.status == "low_ess"
+        assert est.note.startswith("low ESS: 1.47 < 10") and not est.calibrated
     assert sequential_dm(np.zeros(2), rng=rng(), log=log).estimate == 0.0
+
+
+@pytest.mark.parametrize("fn", [pdis, wpdis])
+def test_mass_on_items_the_behaviour_never_takes_is_no_support(fn):
+    est = fn(tiny_log(), rng=rng(), unsupported_mass=0.2)
+    assert est.estimate is None and est.status == "no_support"
+    assert est.unsupported_mass == pytest.approx(0.2) and "0.2 of its mass" in est.note
+
+
+def test_supported_is_labelled_calibrated_and_models_held_fixed_are_not():
+    log = SessionLog.from_rows(np.repeat(np.arange(20), 2), np.tile([0, 1], 20),
+                               np.ones(40), np.full(40, 0.5), np.full(40, 0.5))
+    assert pdis(log, rng=rng()).calibrated and wpdis(log, rng=rng()).calibrated
+    zero = np.zeros(log.mask.shape)
+    assert not sequential_dr(log, zero, zero, rng=rng()).calibrated
+    assert not sequential_dm(np.zeros(20), rng=rng(), log=log).calibrated
 
 
 def test_wpdis_is_undefined_when_every_running_session_has_zero_weight_at_a_turn():

@@ -265,3 +265,37 @@ class FittedQEvaluation:
         if probs.shape != q.shape:
             raise ValueError(f"target_probs has shape {probs.shape}; expected {q.shape}")
         return np.einsum("na,na->n", probs, q)
+
+
+def linear_fqe(features: np.ndarray, next_features: np.ndarray, rewards: np.ndarray,
+               continues: np.ndarray, row_weights: np.ndarray, *, ridge: float,
+               n_iterations: int) -> np.ndarray:
+    """FQE with a linear Q(s, a) = phi(s, a) . w in closed form per iteration.
+
+    Iterates ``w_{k+1} = argmin_w sum_i c_i (phi_i . w - y_i)^2 + ridge |w|^2`` with
+    ``y_i = r_i + continues_i * psi_i . w_k`` (Le, Voloshin and Yue, ICML 2019, with a
+    linear class), starting from w_0 = 0; ``psi_i = sum_a' pi(a'|s'_i) phi(s'_i, a')``
+    makes ``psi_i . w`` the target's value at the next state. ``c_i`` are row weights
+    (0 leaves a row out: the other folds of cross-fitting; bootstrap counts).
+
+    Args:
+        features: (N, D) phi(s_i, a_i) of the logged transitions.
+        next_features: (N, D) psi_i (anything where ``continues_i`` is 0).
+        rewards: (N,) r_i.
+        continues: (N,) gamma * (1 - done_i): 0 where the session ended at row i.
+        row_weights: (N,) c_i >= 0.
+        ridge: L2 penalty (> 0 keeps the system solvable when rows are left out).
+        n_iterations: Bellman backups (>= the horizon: exact for a finite horizon when the
+            class holds every Q_k).
+
+    Returns:
+        (D,) w.
+    """
+    x = np.asarray(features, np.float64)
+    xw = x * np.asarray(row_weights, np.float64)[:, None]
+    gram = x.T @ xw + ridge * np.eye(x.shape[1])
+    solve = np.linalg.solve(gram, xw.T)  # (D, N): w = solve @ y
+    w = np.zeros(x.shape[1])
+    for _ in range(int(n_iterations)):
+        w = solve @ (rewards + continues * (next_features @ w))
+    return w

@@ -23,8 +23,10 @@ Conventions
   weight is non-zero; the ESS is computed on the final cumulative weights rho_{e,T_e-1}. Those
   are the trajectory-wise weights, the most degenerate products any turn of PDIS uses, so the
   rule is conservative: a deterministic target over long sessions, whose final weights are
-  almost all zero, has no support (report DM instead, or soften the target with
-  :func:`epsilon_soften`).
+  almost all zero, gets status "low_ess" (shown, with a warning). "no_support" is kept for a
+  target that puts mass on items the behaviour policy never takes (``unsupported_mass``,
+  computed by the caller from the behaviour probabilities) or a log without one non-zero
+  weight. An interval is labelled ``calibrated`` only with status "supported".
 """
 
 from __future__ import annotations
@@ -42,8 +44,9 @@ from recsim_envs.ope.estimate import (
     check_bootstrap,
     dropped_note,
     interval_text,
+    join_notes,
     percentile_interval,
-    support_note,
+    support_status,
 )
 
 _CONDITIONAL_Q = "conditional on the fitted Q-function"
@@ -183,41 +186,50 @@ def _padded(name: str, x: Any, log: SessionLog) -> np.ndarray:
 
 def _mean_over_sessions(
     estimator: str, terms: np.ndarray, log_n: tuple[int, float | None, int], rng: Any,
-    n_boot: int, extra: str = "", note: str = "",
+    n_boot: int, extra: str = "", note: str = "", **status: Any,
 ) -> OffPolicyEstimate:
     n_support, ess, m = log_n
     reps = bootstrap_replicates(rng, m, n_boot, lambda c: (c @ terms) / m)
     lo, hi, _ = percentile_interval(reps)
     return OffPolicyEstimate(estimator, terms.mean(), lo, hi, ess, n_support, m, "sessions",
-                             interval_text("sessions", n_boot, extra), note)
+                             interval_text("sessions", n_boot, extra), note, **status)
 
 
-def _no_support(estimator: str, log: SessionLog, n_boot: int, min_ess: float,
-                extra: str = "") -> OffPolicyEstimate | None:
+def _support(estimator: str, log: SessionLog, n_boot: int, min_ess: float,
+             unsupported_mass: float | None, extra: str = "",
+             ) -> tuple[OffPolicyEstimate | None, dict[str, Any]]:
+    """(the no-support result or None, the status fields of a shown result)."""
     n_support, ess = log.support()
-    why = support_note(n_support, ess, min_ess, "sessions")
-    if not why:
-        return None
-    return OffPolicyEstimate.no_support(
-        estimator, n=log.n_sessions, unit="sessions", n_support=n_support, ess=ess,
-        interval=interval_text("sessions", n_boot, extra), note=why)
+    status, why = support_status(n_support, ess, min_ess, "sessions", unsupported_mass)
+    if status == "no_support":
+        return OffPolicyEstimate.no_support(
+            estimator, n=log.n_sessions, unit="sessions", n_support=n_support, ess=ess,
+            interval=interval_text("sessions", n_boot, extra), note=why,
+            unsupported_mass=unsupported_mass), {}
+    return None, {"status": status, "unsupported_mass": unsupported_mass,
+                  "calibrated": status == "supported", "_why": why}
 
 
 def pdis(log: SessionLog, *, rng: np.random.Generator, n_boot: int = 1000,
-         min_ess: float = MIN_ESS) -> OffPolicyEstimate:
+         min_ess: float = MIN_ESS, unsupported_mass: float | None = None) -> OffPolicyEstimate:
     """Per-decision IS (Precup et al., ICML 2000): ``mean_e sum_t gamma^t rho_{e,t} r_{e,t}``.
 
     Unbiased for complete sessions; the interval is a percentile bootstrap over sessions.
+    ``unsupported_mass``: the target's mean mass on items the behaviour policy never takes
+    (:func:`~recsim_envs.ope.estimate.support_masses`); above 0 the status is "no_support".
     """
     check_bootstrap(rng, n_boot, min_ess)
-    if (out := _no_support("pdis", log, n_boot, min_ess)) is not None:
+    out, status = _support("pdis", log, n_boot, min_ess, unsupported_mass)
+    if out is not None:
         return out
     terms = (log.discount * log.rho * log.reward).sum(axis=1)
-    return _mean_over_sessions("pdis", terms, (*log.support(), log.n_sessions), rng, n_boot)
+    why = status.pop("_why")
+    return _mean_over_sessions("pdis", terms, (*log.support(), log.n_sessions), rng, n_boot,
+                               note=why, **status)
 
 
 def wpdis(log: SessionLog, *, rng: np.random.Generator, n_boot: int = 1000,
-          min_ess: float = MIN_ESS) -> OffPolicyEstimate:
+          min_ess: float = MIN_ESS, unsupported_mass: float | None = None) -> OffPolicyEstimate:
     """Weighted PDIS: ``sum_t gamma^t (sum_e rho_{e,t} r_{e,t}) / (sum_e rho_{e,t})``.
 
     Sessions that ended before t count in turn t's denominator with their last rho and add
@@ -227,8 +239,10 @@ def wpdis(log: SessionLog, *, rng: np.random.Generator, n_boot: int = 1000,
     replicate in the bootstrap (the note counts them). Never 0/0 = 0.
     """
     check_bootstrap(rng, n_boot, min_ess)
-    if (out := _no_support("wpdis", log, n_boot, min_ess)) is not None:
+    out, status = _support("wpdis", log, n_boot, min_ess, unsupported_mass)
+    if out is not None:
         return out
+    why = status.pop("_why")
     rho, disc, m = log.rho, log.discount, log.n_sessions
     rho_r, active = rho * log.reward, log.mask.astype(np.float64)
     n_support, ess = log.support()
@@ -243,12 +257,13 @@ def wpdis(log: SessionLog, *, rng: np.random.Generator, n_boot: int = 1000,
         t = int(np.argmax((rho.sum(0) == 0) & (active.sum(0) > 0)))
         return OffPolicyEstimate.no_support(
             "wpdis", n=m, unit="sessions", n_support=n_support, ess=ess,
-            interval=interval_text("sessions", n_boot),
+            interval=interval_text("sessions", n_boot), unsupported_mass=unsupported_mass,
             note=f"no support: every running session has zero cumulative weight at turn {t}")
     reps = bootstrap_replicates(rng, m, n_boot, lambda c: per_turn(c @ rho_r, c @ rho, c @ active))
     lo, hi, dropped = percentile_interval(reps)
     return OffPolicyEstimate("wpdis", point, lo, hi, ess, n_support, m, "sessions",
-                             interval_text("sessions", n_boot), dropped_note(dropped, n_boot))
+                             interval_text("sessions", n_boot),
+                             join_notes(why, dropped_note(dropped, n_boot)), **status)
 
 
 def sequential_dm(v0: Any, *, rng: np.random.Generator, n_boot: int = 1000,
@@ -270,7 +285,7 @@ def sequential_dm(v0: Any, *, rng: np.random.Generator, n_boot: int = 1000,
     note = ("model-based: the fitted Q-function's extrapolation, never suppressed by the "
             "support rule (ESS and n_support are for information)")
     return _mean_over_sessions("dm", v0, (n_support, ess, len(v0)), rng, n_boot,
-                               _CONDITIONAL_Q, note)
+                               _CONDITIONAL_Q, note, calibrated=False)
 
 
 def sequential_dr(log: SessionLog, q_logged: Any, v: Any, *, rng: np.random.Generator,
@@ -290,14 +305,17 @@ def sequential_dr(log: SessionLog, q_logged: Any, v: Any, *, rng: np.random.Gene
     """
     check_bootstrap(rng, n_boot, min_ess)
     q_logged, v = _padded("q_logged", q_logged, log), _padded("v", v, log)
-    if (out := _no_support("dr", log, n_boot, min_ess, _CONDITIONAL_Q)) is not None:
+    out, status = _support("dr", log, n_boot, min_ess, None, _CONDITIONAL_Q)
+    if out is not None:
         return out
+    why = status.pop("_why")
     rho = log.rho
     rho_prev = np.concatenate([np.ones((log.n_sessions, 1)), rho[:, :-1]], axis=1)
     per_turn = rho * (log.reward - q_logged) + rho_prev * v
     terms = (log.discount * np.where(log.mask, per_turn, 0.0)).sum(axis=1)
+    status["calibrated"] = False  # Q held fixed: see recsim_envs.ope.session_fqe for refits
     return _mean_over_sessions("dr", terms, (*log.support(), log.n_sessions), rng, n_boot,
-                               _CONDITIONAL_Q)
+                               _CONDITIONAL_Q, why, **status)
 
 
 def epsilon_soften(target: Any, epsilon: float, *, n_actions: int | None = None) -> np.ndarray:

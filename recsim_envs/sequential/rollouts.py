@@ -4,7 +4,8 @@
 :meth:`~recsim_envs.sequential.envs.SequentialRecEnv.log_rounds` run these and turn the
 columns into a :class:`~recsim_envs.data.dataset.LoggedDataset`. Both loop over turns only:
 ``B`` sessions advance together through :class:`~recsim_envs.sequential.dynamics.SessionDynamics`,
-and a session that ends is replaced by a new training user drawn from ``rng``.
+and a session that ends is replaced by a new user drawn from ``rng`` out of ``users`` (the
+world's training users unless told otherwise: see :func:`population`).
 
 Every function returns the columns ``(context, action, pscore, reward, episode_id, step,
 next_context, terminated, truncated)``: (n, dim), (n,), (n,), (n,), (n,), (n,), (n, dim),
@@ -35,16 +36,31 @@ def _logged_turn(dyn: SessionDynamics, policy: BehaviourPolicy, rng: np.random.G
     return ctx, a, ps, rew, ep.copy(), step, nxt, term, trunc
 
 
+POPULATIONS = ("train", "test")
+"""Who a log's sessions come from: the world's training users (what agents fit on) or its
+held-out evaluation users (whose sessions the online value averages over)."""
+
+
+def population(dyn: SessionDynamics, users: str) -> np.ndarray:
+    """(n,) int64 user ids of the population ``users`` ("train" or "test")."""
+    if users not in POPULATIONS:
+        raise ValueError(f"users must be one of {POPULATIONS}, got {users!r}: 'train' logs the "
+                         "users agents fit on, 'test' the evaluation users of the online value")
+    return dyn.world.train_users if users == "train" else dyn.world.test_users
+
+
 def roll_sessions(dyn: SessionDynamics, policy: BehaviourPolicy, n_sessions: int,
-                  rng: np.random.Generator, n_parallel: int) -> list[np.ndarray]:
+                  rng: np.random.Generator, n_parallel: int,
+                  users: str = "train") -> list[np.ndarray]:
     """Columns of ``n_sessions`` complete sessions, ``min(n_sessions, n_parallel)`` at a time.
 
-    A finished slot starts a new training user until ``n_sessions`` have started, then
-    stops; rows of stopped slots are not recorded.
+    A finished slot starts a new user of the population ``users`` (:func:`population`,
+    drawn uniformly with replacement) until ``n_sessions`` have started, then stops; rows
+    of stopped slots are not recorded.
     """
-    train = dyn.world.train_users
+    pool = population(dyn, users)
     b = min(int(n_sessions), n_parallel)
-    users = train[rng.integers(len(train), size=b)]
+    users = pool[rng.integers(len(pool), size=b)]
     hist, fb = dyn.empty_history(b)
     t = np.zeros(b, np.int64)
     ep = np.arange(b, dtype=np.int64)
@@ -61,7 +77,7 @@ def roll_sessions(dyn: SessionDynamics, policy: BehaviourPolicy, n_sessions: int
             n_new = min(ended.size, int(n_sessions) - started)
             restart, stop = ended[:n_new], ended[n_new:]
             live[stop] = False
-            users[restart] = train[rng.integers(len(train), size=restart.size)]
+            users[restart] = pool[rng.integers(len(pool), size=restart.size)]
             dyn.clear(hist, fb, t, ended)
             ep[restart] = started + np.arange(restart.size)
             started += restart.size

@@ -1,22 +1,37 @@
 """Off-policy estimates for multi-step sessions (the iALP setting, Wang et al., WSDM 2025).
 
-Logged data are whole sessions (``data.n_train`` / ``n_heldout`` count sessions): session
-estimators need every session complete. The online value is the return of one session per
-evaluation user, drawn from the world's held-out users. Agents that learn online get their
-budget first (:func:`recsim_envs.evaluation.learning.run_online`). The deployment holds the
-behaviour policy and the simulated text user (iALP's language-model stub sees the public
-catalogue only).
+Logged data are whole sessions: session estimators need every session complete. The
+estimates are of the agent's mean session return over the users the held-out log comes from
+(``meta.info["users"]``); each estimate's note names that population.
 
-Off-policy estimates from the held-out sessions (SCOPE-RL's names): per-decision IS
-(``pdis``, Precup et al., ICML 2000) and its weighted form (``wpdis``), the direct method on
-fitted-Q evaluation (``dm``, Le et al., ICML 2019) and per-decision doubly robust (``dr``,
-Jiang and Li, ICML 2016). Deterministic agents almost never repeat the logged actions
-over a session, so their IS estimates are of the epsilon-softened agent
-(:data:`SOFTEN_EPSILON`; the note of each estimate says so); DM and DR estimate the
-agent itself.
+Same users as the online value: the online value averages over the world's evaluation
+(test) users, while the runner's logs come from its training users (issue 21 measured the
+difference in every estimate's error). So when ``env`` is given - the runner passes it -
+and the held-out log is not already of the evaluation users, :func:`evaluation_log`
+re-logs it from them: same behaviour policy, number of sessions and seed
+(``SequentialRecEnv.log_sessions(..., users="test")``). Agents still fit on training users
+only; that log serves the estimates alone. Without ``env`` (your own logs) the estimates are
+of the population your log comes from.
+
+Estimators (SCOPE-RL's names), all of the agent itself (a deterministic agent is a one-hot
+of ``act``; nothing is softened):
+
+- ``pdis`` / ``wpdis``: per-decision IS (Precup et al., ICML 2000) and its weighted form.
+  A deterministic agent over ~13-turn sessions gets status "low_ess" (shown, with a warning);
+  "no_support" only where it puts mass on items the behaviour policy never takes.
+- ``dm``: the direct method on cross-fitted linear fitted-Q evaluation (Le, Voloshin and Yue,
+  ICML 2019) over :class:`~recsim_envs.ope.session_features.SessionFeatures` (what the agents
+  see: the observation, the items' public attributes, the turn);
+- ``dr``: per-decision doubly robust (Jiang and Li, ICML 2016) with the same cross-fitted Q.
+
+DM and DR intervals refit the Q-function in every bootstrap replicate
+(:mod:`recsim_envs.ope.session_fqe`).
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -24,66 +39,99 @@ import numpy as np
 from recsim_envs.data import LoggedDataset
 from recsim_envs.data.views import SessionView
 from recsim_envs.evaluation import AgentHandle, Deployment
-from recsim_envs.ope.estimate import OffPolicyEstimate
-from recsim_envs.ope.sessions import (
-    SessionLog,
-    epsilon_soften,
-    pdis,
-    sequential_dm,
-    sequential_dr,
-    wpdis,
-)
+from recsim_envs.ope.crossfit import CROSS_FIT_FOLDS, fold_ids
+from recsim_envs.ope.estimate import OffPolicyEstimate, join_notes, support_masses, thin_note
+from recsim_envs.ope.session_features import SessionFeatures
+from recsim_envs.ope.session_fqe import SessionFQEData, fqe_dm_dr
+from recsim_envs.ope.sessions import SessionLog, pdis, wpdis
 from recsim_envs.ope.targets import target_distribution
+from recsim_envs.sequential.observation import ObsLayout
+from recsim_envs.sequential.world import COLOURS
 
-SOFTEN_EPSILON = 0.1
-"""Share of uniform choice mixed into a deterministic agent for importance sampling."""
 FQE_ITERATIONS = 30
 """Bellman backups of FQE: the sessions' 30-turn limit (exact for a finite horizon)."""
+FQE_RIDGE = 0.1
+"""L2 penalty of each linear FQE fit: small against the features' scale (0-1 indicators,
+ratings up to 5), only there to keep a fit solvable when a feature is constant in a fold."""
+N_BOOT = 200
+"""Bootstrap replicates of DM and DR (each refits FQE on both folds)."""
+DEFAULT_SESSION = {"max_turns": 30, "quit_rule": "category", "quit_window": 5,
+                   "max_same_category": 2}
+"""``SequentialRec-v0``'s turn limit and stated quit rule where ``meta.env_kwargs`` do not
+name them."""
+
+
+def population_note(heldout: LoggedDataset) -> str:
+    """Which users the estimate averages over (``meta.info["users"]``)."""
+    users = heldout.meta.info.get("users", "train")
+    who = ("the evaluation (test) users, as the online value" if users == "test" else
+           f"the {users} users the log comes from (not the evaluation users of the online "
+           "value)")
+    return f"mean session return over {who}"
+
+
+def session_features(heldout: LoggedDataset) -> SessionFeatures:
+    """The FQE features of ``heldout``'s system arrays and turn limit."""
+    heldout.require("obs_layout", "item_features", "item_category")
+    kw = {**DEFAULT_SESSION, **dict(heldout.meta.env_kwargs or {})}
+    return SessionFeatures(ObsLayout.from_array(heldout.system["obs_layout"]),
+                           heldout.system["item_features"], heldout.system["item_category"],
+                           len(COLOURS), int(kw["max_turns"]), int(kw["quit_window"]),
+                           int(kw["max_same_category"]) if kw["quit_rule"] == "category"
+                           else None)
+
+
+def evaluation_log(env: gym.Env, policy: Any, like: LoggedDataset) -> LoggedDataset:
+    """``like`` itself if it holds the evaluation users' sessions, else as many complete
+    sessions as ``like``, with its seed, of ``env``'s evaluation users under ``policy``."""
+    if like.meta.info.get("users") == "test":
+        return like
+    n_sessions = len(np.unique(SessionView.of(like).episode_id))
+    seed = int(like.meta.seed)
+    return env.unwrapped.log_sessions(policy, n_sessions, rng=np.random.default_rng(seed),
+                                      seed=seed, users="test")
 
 
 def estimate(
     agent: AgentHandle, heldout: LoggedDataset, deployment: Deployment,
     rng: np.random.Generator, *, train: LoggedDataset | None = None, env: gym.Env | None = None,
 ) -> dict[str, OffPolicyEstimate]:
-    """Estimates of the agent's session return from the complete sessions of ``heldout``."""
-    from recsim_envs.ope.fqe import MLPQ, FittedQEvaluation, FQEConfig
-
+    """Estimates of the agent's mean session return from the complete sessions of
+    ``heldout``, re-logged from the evaluation users when ``env`` is given (module
+    docstring). ``train`` is not used: FQE is cross-fitted on the held-out sessions, which
+    come from the population the estimate is about."""
+    if env is not None and deployment.behaviour is not None:
+        heldout = evaluation_log(env, deployment.behaviour, heldout)
     view = SessionView.of(heldout)
     view.require_complete()
     n_items = heldout.meta.n_actions
     space = gym.spaces.Discrete(n_items)
-    ctx, rows = heldout.context, np.arange(len(heldout))
+    ctx, nxt, turn = heldout.context, view.next_context, view.step
     target = target_distribution(agent, ctx, n_items, space)
-    nxt = target_distribution(agent, view.next_context, n_items, space)
-    deterministic = agent.distribution(ctx[:1], n_items) is None
-    is_target = epsilon_soften(target, SOFTEN_EPSILON) if deterministic else target
-
-    def log_of(probs: np.ndarray) -> SessionLog:
-        return SessionLog.from_rows(view.episode_id, view.step, heldout.reward,
-                                    heldout.pscore, probs[rows, heldout.action])
-
-    is_log = log_of(is_target)
-    out = {"pdis": pdis(is_log, rng=rng), "wpdis": wpdis(is_log, rng=rng)}
-    if deterministic:
-        note = (f"of the epsilon-softened agent (epsilon = {SOFTEN_EPSILON}): the "
-                "deterministic agent itself has no support in the logs")
-        out = {k: _with_note(v, note) for k, v in out.items()}
-    fqe = FittedQEvaluation(
-        MLPQ(n_items, hidden=64, epochs=2, seed=int(rng.integers(2**31))),
-        FQEConfig(n_iterations=FQE_ITERATIONS),
-    ).fit(ctx, heldout.action, heldout.reward, view.next_context, view.ended, nxt)
-    q = fqe.q_values(ctx)
-    log = log_of(target)
-    v = (target * q).sum(axis=1)
-    start = view.step == 0
-    order = np.argsort(view.episode_id[start], kind="stable")
-    out["dm"] = sequential_dm(v[start][order], rng=rng, log=log)
-    out["dr"] = sequential_dr(log, log.to_padded(q[rows, heldout.action]),
-                              log.to_padded(v), rng=rng)
-    return out
-
-
-def _with_note(est: OffPolicyEstimate, note: str) -> OffPolicyEstimate:
-    import dataclasses
-
-    return dataclasses.replace(est, note="; ".join(x for x in (est.note, note) if x))
+    target_next = target_distribution(agent, nxt, n_items, space)
+    unsupported = thin = None
+    if deployment.behaviour is not None:
+        # thin: behaviour probability below 1 / (10 n) for n logged turns (draws)
+        unsupported, thin = support_masses(target, deployment.behaviour.probs(ctx))
+    rows = np.arange(len(heldout))
+    log = SessionLog.from_rows(view.episode_id, turn, heldout.reward, heldout.pscore,
+                               target[rows, heldout.action])
+    who = population_note(heldout)
+    out = {
+        "pdis": pdis(log, rng=rng, unsupported_mass=unsupported),
+        "wpdis": wpdis(log, rng=rng, unsupported_mass=unsupported),
+    }
+    feats = session_features(heldout)
+    taken, state = feats.taken_and_expected(ctx, turn, heldout.action, target)
+    data = SessionFQEData(
+        log=log, features=taken, state_features=state,
+        next_features=feats.expected(nxt, turn + 1, target_next),
+        continues=(~view.ended).astype(np.float64),
+        folds=fold_ids(log.n_sessions, CROSS_FIT_FOLDS, rng),
+    )
+    out["dm"], out["dr"] = fqe_dm_dr(data, rng=rng, n_boot=N_BOOT, ridge=FQE_RIDGE,
+                                     n_iterations=FQE_ITERATIONS,
+                                     unsupported_mass=unsupported, thin_mass=thin)
+    return {k: dataclasses.replace(
+        v, note=join_notes(v.note, who, thin_note(thin) if k != "dm" else ""), thin_mass=thin)
+        for k, v in out.items()}

@@ -15,13 +15,10 @@ other cells still run.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import inspect
 import os
 import time
 import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,89 +26,12 @@ import numpy as np
 from benchmarks.cells import Cell, RunContext, cell_seeds
 from benchmarks.families import CellError, get_family
 from benchmarks.families.base import CheckedHandle
+from benchmarks.plugins import agent_provenance, build_agent, source_hash, wrap_agent
 from benchmarks.results import ROW_SCHEMA, as_json_row
-from benchmarks.spec import AgentSpec, EnvSpec
 from recsim_envs.core.threads import torch_threads
+from recsim_envs.evaluation.harness import FamilyHarness, HarnessError, with_world
 
-# ---------------------------------------------------------------------- agents
-
-
-def build_agent(
-    agent_spec: AgentSpec, seed: int
-) -> tuple[Any, dict[str, Any]]:
-    """Instantiate an agent and describe the code that produced it.
-
-    Settings are checked against the agent's ``Config`` dataclass (or ``__init__``
-    signature); a ``seed`` field or parameter not set by the spec gets the cell's agent seed.
-    The deployed system's parts (the behaviour policy, ...) reach agents through
-    ``fit(dataset, deployment)``, never through construction.
-    """
-    import agents
-
-    try:
-        cls = agents.resolve(agent_spec.agent)
-    except KeyError as exc:
-        raise CellError(str(exc.args[0])) from exc
-    except (ImportError, TypeError, ValueError) as exc:
-        raise CellError(f"agent {agent_spec.agent!r}: {exc}") from exc
-    settings = dict(agent_spec.settings)
-    config_cls = getattr(cls, "Config", None)
-    if dataclasses.is_dataclass(config_cls):
-        known = {f.name for f in dataclasses.fields(config_cls)}
-        how = f"{config_cls.__name__} fields"
-    else:
-        params = inspect.signature(cls).parameters
-        takes_kwargs = any(p.kind is p.VAR_KEYWORD for p in params.values())
-        known = None if takes_kwargs else set(params)
-        how = "__init__ parameters"
-    if known is not None:
-        unknown = sorted(set(settings) - known)
-        if unknown:
-            raise CellError(
-                f"unknown setting(s) {unknown} for agent {agent_spec.agent!r}; its {how}: "
-                f"{sorted(known)}"
-            )
-        if "seed" in known and "seed" not in settings:
-            settings["seed"] = seed
-    extra: dict[str, Any] = {}
-    try:
-        agent = cls(**settings, **extra)
-    except Exception as exc:
-        raise CellError(
-            f"agent {agent_spec.agent!r} rejected its settings {agent_spec.settings}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from exc
-    return agent, agent_provenance(cls)
-
-
-def agent_provenance(cls: type) -> dict[str, Any]:
-    """Module, class, source file name and the file's sha256 (which code made a row)."""
-    info: dict[str, Any] = {
-        "module": cls.__module__,
-        "class": cls.__qualname__,
-        "offline": bool(getattr(cls, "offline", True)),
-    }
-    try:
-        source = inspect.getsourcefile(cls)
-    except TypeError:
-        source = None
-    if source and os.path.exists(source):
-        info["file"] = os.path.basename(source)
-        info["sha256"] = hashlib.sha256(Path(source).read_bytes()).hexdigest()
-    else:
-        info["file"], info["sha256"] = None, None
-    return info
-
-
-def source_hash(target: str) -> str | None:
-    """sha256 of the source file of agent ``target``, or None if it cannot be resolved here
-    (the cell will then report why)."""
-    try:
-        import agents
-
-        return agent_provenance(agents.resolve(target)).get("sha256")
-    except Exception:
-        return None
+__all__ = ["agent_provenance", "build_agent", "row_header", "run_cell", "source_hash"]
 
 
 # ---------------------------------------------------------------------- one cell
@@ -155,7 +75,7 @@ def run_cell(cell: Cell, context: RunContext, progress: Progress | None = None) 
 
 
 def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dict[str, Any]:
-    from recsim_envs.evaluation import AgentHandle, ContractError, evaluate
+    from recsim_envs.evaluation import ContractError, evaluate
 
     progress = progress or (lambda phase: None)
     t_start = time.perf_counter()
@@ -164,27 +84,28 @@ def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dic
     row = row_header(cell, context, seeds)
     phase = "setup"
     try:
-        family = get_family(cell.spec.family)
+        harness = get_family(cell.spec.family)
         env_kwargs = cell.env_kwargs()
         row["env"]["cell_kwargs"] = env_kwargs
         phase = "log"
         progress(phase)
         t0 = time.perf_counter()
-        # One environment (one world) per cell: logging, deployment and estimates share it.
-        env = family.make_env(cell.env.id, env_kwargs)
+        # One world per cell, built once: logging, the deployment, the online phase, the
+        # evaluation and the estimates all run on environments over it.
+        env, world = _make_env(harness, cell.env.id, env_kwargs)
         env_id = env.spec.id
         # Where a data-backed world's files came from (generated by recsim_envs or not):
         # the claims' "our world" text reads it from the rows.
-        provenance = (getattr(env.unwrapped, "world_info", None) or {}).get("data_provenance")
+        provenance = harness.data_provenance(env)
         if provenance is not None:
             row["env"]["data_provenance"] = provenance
-        policy = family.behaviour_policy(env, cell.behaviour(), seeds["behaviour"])
-        train = family.log(env, policy, cell.spec.data.n_train, seeds["log_train"])
-        heldout = family.log(env, policy, cell.spec.data.n_heldout, seeds["log_heldout"])
-        deployment = family.deployment(env, policy, cell.behaviour())
+        policy = harness.behaviour_policy(env, cell.behaviour(), seeds["behaviour"])
+        train = harness.log(env, policy, cell.spec.data.n_train, seeds["log_train"])
+        heldout = harness.log(env, policy, cell.spec.data.n_heldout, seeds["log_heldout"])
+        deployment = harness.deployment(env, policy, cell.behaviour())
         timing["log_s"] = time.perf_counter() - t0
         row["data"]["behaviour_policy"] = {"name": policy.name, "settings": policy.settings()}
-        row["data"]["unit"] = family.log_unit
+        row["data"]["unit"] = harness.log_unit
 
         phase = "fit"
         progress(phase)
@@ -192,7 +113,7 @@ def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dic
         row["agent"].update(provenance)
         t0 = time.perf_counter()
         try:
-            handle = CheckedHandle(AgentHandle(agent, name=cell.agent.name), env.action_space)
+            handle = CheckedHandle(wrap_agent(agent, cell.agent.name), env.action_space)
             handle.fit(train, deployment)
         except ContractError as exc:
             raise CellError(str(exc)) from exc
@@ -201,8 +122,9 @@ def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dic
                             f"{type(exc).__name__}: {exc}") from exc
         row["agent"]["privileged"] = handle.privileged
         spec_eval = cell.spec.evaluation
-        curve = _online_phase(handle, family, env_id, cell, env_kwargs, seeds)
+        curve = _online_phase(handle, harness, env_id, cell, env_kwargs, world, seeds)
         try:
+            # draws from its own generator: the agent's later draws do not depend on it
             handle.check_agreement(heldout.context, heldout.meta.n_actions)
         except ContractError as exc:
             raise CellError(str(exc)) from exc
@@ -211,7 +133,7 @@ def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dic
         phase = "evaluate"
         progress(phase)
         t0 = time.perf_counter()
-        result = evaluate(handle, env_id, env_kwargs, spec_eval.n_eval,
+        result = evaluate(handle, env_id, with_world(env_kwargs, world), spec_eval.n_eval,
                           seeds["evaluation"])
         timing["eval_s"] = time.perf_counter() - t0
         row["online"] = {
@@ -229,15 +151,16 @@ def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dic
         if handle.privileged:
             row["ope"] = None  # skylines read the live environment: nothing to estimate
         else:
-            estimates = family.off_policy(handle, train, heldout, deployment, env,
-                                          np.random.default_rng(seeds["off_policy"]))
+            estimates = harness.off_policy(handle, train, heldout, deployment, env,
+                                           np.random.default_rng(seeds["off_policy"]))
             row["ope"] = {name: est.to_dict() for name, est in estimates.items()}
         timing["ope_s"] = time.perf_counter() - t0
         env.close()
         row["status"] = "ok"
         phase = "done"
     except Exception as exc:  # the cell's problem is recorded, never raised
-        message = str(exc) if isinstance(exc, CellError) else f"{type(exc).__name__}: {exc}"
+        message = (str(exc) if isinstance(exc, CellError | HarnessError)
+                   else f"{type(exc).__name__}: {exc}")
         row["error"] = f"cell {cell.label} failed in {phase}: {message}"
         row["failed_phase"] = phase
         row["traceback"] = traceback.format_exc(limit=8)
@@ -251,40 +174,44 @@ def _run_cell(cell: Cell, context: RunContext, progress: Progress | None) -> dic
     return as_json_row(row)
 
 
-def _online_phase(handle: Any, family: Any, env_id: str, cell: Cell,
-                  env_kwargs: dict[str, Any],
+def _make_env(harness: FamilyHarness, env_id: str, env_kwargs: dict[str, Any]):
+    """The cell's world (built once) and its environment, with errors that name the
+    problem; ``env_id`` may be ``module.path:ID`` (the module is imported first, see
+    :func:`benchmarks.envs.resolve_env_id`)."""
+    from benchmarks.envs import EnvIdError, resolve_env_id
+
+    try:
+        env_id = resolve_env_id(env_id)
+    except EnvIdError as exc:
+        raise CellError(str(exc)) from exc
+    try:
+        world = harness.build_world(env_id, env_kwargs)
+        return harness.make_env(env_id, env_kwargs, world), world
+    except ModuleNotFoundError as exc:
+        raise CellError(
+            f"environment {env_id!r} is registered but its module is not available "
+            f"yet ({exc})"
+        ) from exc
+    except TypeError as exc:
+        raise CellError(f"bad setting for environment {env_id!r}: {exc} (the runner "
+                        "passes a per-seed world_seed unless the spec sets "
+                        "vary_world = false)") from exc
+
+
+def _online_phase(handle: Any, harness: FamilyHarness, env_id: str, cell: Cell,
+                  env_kwargs: dict[str, Any], world: Any,
                   seeds: dict[str, int]) -> list[dict[str, float]]:
     """The agent's online budget (``evaluation.online_steps``), if it learns online; the
-    learning curve is measured on the evaluation users of the cell."""
+    family's harness says how (sessions with a learning curve on the evaluation users, or
+    batched one-step rounds)."""
     spec_eval = cell.spec.evaluation
     if not spec_eval.online_steps or not (handle.online or handle.episodic):
         return []
-    from recsim_envs.evaluation.learning import run_bandit, run_sessions
-
     try:
-        if family.log_unit == "sessions":
-            n_epochs = min(spec_eval.curve_points, spec_eval.online_steps)
-            curve = run_sessions(
-                handle, env_id, env_kwargs, n_epochs=n_epochs,
-                episodes_per_epoch=max(1, spec_eval.online_steps // n_epochs),
-                seed=seeds["agent"] % (2**31), n_eval=spec_eval.n_eval,
-                eval_seed=seeds["evaluation"],
-            )
-            return curve.points()
-        batch = int(getattr(getattr(handle.agent, "config", None), "batch_size", 32))
-        run_bandit(handle, env_id, env_kwargs, n_steps=spec_eval.online_steps,
-                   batch_size=batch, seed=seeds["agent"] % (2**31))
-        return []
+        return harness.learn_online(
+            handle, env_id, env_kwargs, world, steps=spec_eval.online_steps,
+            curve_points=spec_eval.curve_points, n_eval=spec_eval.n_eval,
+            seed=seeds["agent"] % (2**31), eval_seed=seeds["evaluation"])
     except Exception as exc:
         raise CellError(f"agent {handle.name!r} raised during its online phase: "
                         f"{type(exc).__name__}: {exc}") from exc
-
-
-class _EnvFactory:
-    """Builds a fresh environment for a family's online phase (kept by the harness)."""
-
-    def __init__(self, family: Any, env: EnvSpec) -> None:
-        self._family, self._env = family, env
-
-    def __call__(self) -> Any:
-        return self._family.make_env(self._env.id, dict(self._env.kwargs))

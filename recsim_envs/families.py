@@ -3,6 +3,11 @@
     from recsim_envs.families import FAMILIES, get_family_description
     FAMILIES["two_stage"].primary            # "reward"
     get_family_description("sequential").log_unit   # "sessions"
+
+A family outside the suite (a user's package, ``tests/toy_family``) joins with
+:func:`register_family`: its environments are registered with Gymnasium and the
+evaluation, the runner and the off-policy estimates find its harness through its
+description, with no shared code edited.
 """
 
 from __future__ import annotations
@@ -27,3 +32,17 @@ def get_family_description(name: str) -> FamilyDescription:
 def family_of_env(env_id: str) -> FamilyDescription | None:
     """The family that registers ``env_id`` (``recsim_envs/NAME``), None for other ids."""
     return next((f for f in FAMILIES.values() if env_id in f.env_ids), None)
+
+
+def register_family(description: FamilyDescription) -> FamilyDescription:
+    """Add ``description``'s family to :data:`FAMILIES` and register its environments
+    (idempotent for the same description; a ValueError for another one of the same name)."""
+    known = FAMILIES.get(description.name)
+    if known is not None and known != description:
+        raise ValueError(f"a different family named {description.name!r} is registered "
+                         "already; pick another name")
+    FAMILIES[description.name] = description
+    from recsim_envs.registration import register_envs
+
+    register_envs(description)
+    return description

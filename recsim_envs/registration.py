@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
+from recsim_envs.core.family import FamilyDescription
 from recsim_envs.families import FAMILIES
 
 NAMESPACE = "recsim_envs"
@@ -18,16 +19,22 @@ def register_all() -> None:
     """Register every family's environments under the ``recsim_envs/`` namespace
     (idempotent)."""
     for family in FAMILIES.values():
-        for entry in family.envs:
-            env_id = f"{NAMESPACE}/{entry.id}"
-            if env_id in gym.registry:
-                continue
-            gym.register(
-                id=env_id,
-                entry_point=entry.entry_point,
-                vector_entry_point=entry.vector_entry_point,
-                max_episode_steps=entry.max_episode_steps,
-            )
+        register_envs(family)
+
+
+def register_envs(family: FamilyDescription) -> None:
+    """Register ``family``'s environments under the ``recsim_envs/`` namespace
+    (idempotent)."""
+    for entry in family.envs:
+        env_id = f"{NAMESPACE}/{entry.id}"
+        if env_id in gym.registry:
+            continue
+        gym.register(
+            id=env_id,
+            entry_point=entry.entry_point,
+            vector_entry_point=entry.vector_entry_point,
+            max_episode_steps=entry.max_episode_steps,
+        )
 
 
 def registered_ids() -> list[str]:

@@ -85,9 +85,16 @@ def test_plain_fit_plugins_and_skylines_are_resolved_once():
         def act(self, obs):
             return obs
 
-    handle = AgentHandle(Plain())
+    # a plain fit(dataset) is declared once, where the plug-in is loaded (the runner's
+    # benchmarks.plugins.wrap_agent reads it from the signature); no call-time guessing
+    from benchmarks.plugins import wrap_agent
+
+    handle = AgentHandle(Plain(), plain_fit=True)
     handle.fit("logs", deployment=object())
     assert handle.agent.seen == "logs" and not handle.privileged and not handle.stochastic
+    assert wrap_agent(Plain(), "plain").plain_fit
+    assert not wrap_agent(_Honest(), "honest").plain_fit
+    assert not hasattr(handle, "seen")  # the handle forwards only what the contract names
 
     class Skyline(Plain):
         offline = False

@@ -171,10 +171,9 @@ def test_each_behaviour_policy_draws_from_the_probabilities_it_reports(make):
 def test_the_two_stage_family_passes_the_softmax_precision_through():
     import gymnasium as gym
 
-    from benchmarks.families.two_stage import TwoStageFamily
+    from recsim_envs.two_stage.harness import HARNESS as family
 
     env = gym.make("recsim_envs/TwoStageSynthetic-v0", n_items=30, n_candidates=3)
-    family = TwoStageFamily()
     default = family.behaviour_policy(env, {"policy": "softmax"}, 0)
     fast = family.behaviour_policy(env, {"policy": "softmax", "precision": "float32"}, 0)
     assert default.precision == "float64" and "precision" not in default.settings()

@@ -189,11 +189,14 @@ def test_dso_picks_text_settings_for_unit_norm_embeddings(para, synthetic_data):
     assert agent.tau < 0.1  # unit-norm sentences: distances / 32 are small
 
 
-def test_the_behaviour_policy_is_built_once_per_world_and_seed(para):
-    from benchmarks.families.prompt import PromptFamily
+def test_the_behaviour_policy_is_a_function_of_world_and_seed(para):
+    # built once per cell (no process-wide cache): the same world and seed give the same
+    # policy, another seed another one
+    from recsim_envs.prompt.harness import HARNESS
 
-    fam = PromptFamily()
     settings = {"policy": "reference", "n_rounds": 200, "regressor_steps": 5}
-    first = fam.behaviour_policy(para, settings, seed=3)
-    assert PromptFamily().behaviour_policy(para, settings, seed=3) is first
-    assert fam.behaviour_policy(para, settings, seed=4) is not first
+    ctx = para.sample_contexts(20, np.random.default_rng(0))
+    first = HARNESS.behaviour_policy(para, settings, seed=3).probs(ctx)
+    np.testing.assert_array_equal(HARNESS.behaviour_policy(para, settings, seed=3).probs(ctx),
+                                  first)
+    assert not np.array_equal(HARNESS.behaviour_policy(para, settings, seed=4).probs(ctx), first)

@@ -1,29 +1,29 @@
-"""Family adapters: how the runner logs, fits, evaluates and estimates in each family.
+"""The runner's access to the families: each family's harness, and the cell errors.
 
-Adapters are imported lazily by name, so that a family whose environments or agents are
-missing fails only its own cells, with a message saying so.
+A family's steps (world, logging, deployment, online measurement and learning, off-policy
+estimates) are its :class:`~recsim_envs.evaluation.harness.FamilyHarness`, exported by the
+family package and named by its description's ``harness``; this package only adds what the
+benchmark tool needs around it (:class:`CellError`, :class:`CheckedHandle`).
 """
 
 from __future__ import annotations
 
-import importlib
-
-from benchmarks.families.base import CellError, Family
+from benchmarks.families.base import CellError, CheckedHandle
+from recsim_envs.evaluation.harness import FamilyHarness, get_harness
 from recsim_envs.families import FAMILIES
 
 
-def get_family(name: str) -> Family:
-    """The adapter for family ``name``: the family description's ``runner_adapter``."""
+def get_family(name: str) -> FamilyHarness:
+    """The harness of family ``name``; a :class:`CellError` naming the known families, or
+    saying the family's code is missing from this checkout."""
     if name not in FAMILIES:
         raise CellError(f"unknown family {name!r}; known: {sorted(FAMILIES)}")
-    module_name, _, cls_name = FAMILIES[name].runner_adapter.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        return get_harness(name)
     except ImportError as exc:
         raise CellError(
             f"the {name!r} family is not available in this checkout ({exc})"
         ) from exc
-    return getattr(module, cls_name)()
 
 
-__all__ = ["CellError", "Family", "get_family"]
+__all__ = ["CellError", "CheckedHandle", "get_family"]

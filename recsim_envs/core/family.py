@@ -4,7 +4,7 @@ Each family package (:mod:`recsim_envs.two_stage`, :mod:`recsim_envs.prompt`,
 :mod:`recsim_envs.sequential`) exports one :class:`FamilyDescription` in its ``family``
 module; :mod:`recsim_envs.families` collects them. Gymnasium registration, the online
 evaluation (what the value measures, the primary score), the benchmark runner (which
-adapter runs a cell, what ``n_train`` counts) and the leaderboard (reference agents, the
+harness runs a cell, what ``n_train`` counts) and the leaderboard (reference agents, the
 normalised score) read it instead of keeping their own tables of family names.
 """
 
@@ -51,7 +51,10 @@ class FamilyDescription:
             primary score is normalised already).
         baselines: the strongest simple baselines, the first present is the leaderboard's
             reference.
-        runner_adapter: ``"module:Class"`` of the benchmark runner's steps for the family.
+        harness: ``"module:NAME"`` of the family's
+            :class:`~recsim_envs.evaluation.harness.FamilyHarness` (world, logs, online
+            measurement and learning, off-policy inputs), which the evaluation and the
+            benchmark runner call.
         off_policy: ``"module:function"`` computing the family's off-policy estimates
             (:func:`recsim_envs.ope.estimate_policy` calls it), or ``""`` where the family
             has none.
@@ -69,7 +72,7 @@ class FamilyDescription:
     random_agent: str
     skyline_agent: str | None
     baselines: tuple[str, ...]
-    runner_adapter: str
+    harness: str
     off_policy: str = ""
 
     def __post_init__(self) -> None:

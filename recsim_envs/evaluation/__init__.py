@@ -2,6 +2,9 @@
 
 - :mod:`~recsim_envs.evaluation.contract`: :class:`Deployment`, the capability Protocols and
   :class:`AgentHandle` (an agent with its capabilities resolved once).
+- :mod:`~recsim_envs.evaluation.harness`: :class:`FamilyHarness`, the one object per family
+  (world, logs, online measurement and learning, off-policy inputs) the evaluation and the
+  benchmark runner call.
 - :mod:`~recsim_envs.evaluation.online`: :func:`evaluate` -> :class:`EvalResult`.
 - :mod:`~recsim_envs.evaluation.learning`: the online learning phase of sequential agents.
 - :mod:`~recsim_envs.two_stage.ranking_metrics`: one-stage ranking metrics.
@@ -18,6 +21,7 @@ from recsim_envs.evaluation.contract import (
     Privileged,
     StochasticPolicy,
 )
+from recsim_envs.evaluation.harness import FamilyHarness, HarnessError, get_harness
 from recsim_envs.evaluation.online import EvalResult, evaluate
 from recsim_envs.two_stage.ranking_metrics import ranking_metrics
 
@@ -29,9 +33,12 @@ __all__ = [
     "Deployment",
     "EpisodeLearner",
     "EvalResult",
+    "FamilyHarness",
+    "HarnessError",
     "OnlineLearner",
     "Privileged",
     "StochasticPolicy",
     "evaluate",
+    "get_harness",
     "ranking_metrics",
 ]

@@ -2,8 +2,13 @@
 
 An agent learns from logs and acts::
 
-    agent.fit(dataset, deployment)      # or fit(dataset): plain plug-ins still work
+    agent.fit(dataset, deployment=None)
     actions = agent.act(obs_batch)      # (n, d) -> (n,) prompt/item ids or (n, k) candidate sets
+
+A plug-in whose ``fit`` takes the dataset only is wrapped as ``AgentHandle(agent,
+plain_fit=True)``: the harness then calls ``fit(dataset)``. That is the one place a plain
+``fit`` is supported; the benchmark runner decides it once, when it loads a plug-in class
+(:func:`benchmarks.plugins.build_agent`), and nothing reads signatures at call time.
 
 ``deployment`` is a :class:`Deployment`: the public parts of the system the logs came from
 (the behaviour policy, the fixed ranker, the sentence generator, the simulated text user).
@@ -22,6 +27,8 @@ Capabilities are typing Protocols, checked once when the harness wraps an agent
   ``observe`` (the one way an agent receives online data); ``explore`` is how it acts while
   learning. :class:`EpisodeLearner` is the adapter form of learners that keep their own
   training loop (stable-baselines3): the harness gives them an environment factory.
+- ``rank_items(obs, k)`` (optional, two-stage): the agent's own top-``k`` items (n, k),
+  for the one-stage ranking metrics deeper than its candidate set.
 - :class:`Privileged`: a skyline that reads the live environment (``bind_env``). Every
   agent with ``offline = False`` (it reads or learns from the live environment: ``bind_env``,
   or an online learner) is a skyline and is never given off-policy rows.
@@ -34,8 +41,8 @@ no distribution is evaluated and estimated as the deterministic policy ``act`` d
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -104,6 +111,11 @@ class Privileged(Protocol):
     def bind_env(self, env: Any) -> None: ...
 
 
+@runtime_checkable
+class ItemRanker(Protocol):
+    def rank_items(self, obs: np.ndarray, k: int) -> np.ndarray: ...
+
+
 class ContractError(TypeError):
     """An agent that breaks the contract (the message names the agent and the fix)."""
 
@@ -123,26 +135,37 @@ def agent_label(agent: Any) -> str:
 class AgentHandle:
     """An agent with its capabilities resolved once; what the harness works with.
 
+    The handle forwards only what the contract names (``fit``, ``act``, the distribution,
+    ``rank_items``, ``bind_env``, ``explore``/``observe``, ``learn_episodes``); anything
+    else is read from ``handle.agent`` explicitly.
+
     Attributes:
-        agent: the wrapped agent (``act`` and the rest are forwarded to it).
+        agent: the wrapped agent.
         name: its label in messages.
+        plain_fit: ``fit`` takes the dataset only (a plug-in; see the module docstring).
         privileged: a skyline (``offline = False``); never gets off-policy rows.
-        sampler, stochastic, online, episodic: the protocols it implements.
+        sampler, stochastic, online, episodic, binds_env, ranks_items: the protocols it
+            implements.
     """
 
-    def __init__(self, agent: Any, name: str | None = None) -> None:
+    def __init__(self, agent: Any, name: str | None = None, *, plain_fit: bool = False) -> None:
         if isinstance(agent, AgentHandle):
+            plain_fit = plain_fit or agent.plain_fit
             agent = agent.agent
         if not isinstance(agent, Agent):
             raise ContractError(f"{type(agent).__name__} is not an agent: it needs "
-                                "fit(dataset[, deployment]) and act(obs)")
+                                "fit(dataset, deployment=None) and act(obs)")
         self.agent = agent
         self.name = name or agent_label(agent)
+        self.plain_fit = bool(plain_fit)
         # offline = False means one thing: the agent learns from or reads the live
         # environment, not only logs (a skyline, never an off-policy candidate). It must
         # say how: read it (bind_env) or learn from the transitions the harness steps.
         self.privileged = getattr(agent, "offline", True) is False
-        if self.privileged and not isinstance(agent, Privileged | OnlineLearner | EpisodeLearner):
+        self.binds_env = isinstance(agent, Privileged)
+        self.online = isinstance(agent, OnlineLearner)
+        self.episodic = isinstance(agent, EpisodeLearner)
+        if self.privileged and not (self.binds_env or self.online or self.episodic):
             raise ContractError(
                 f"agent {self.name!r} is a skyline (offline = False) but neither reads the "
                 "environment (bind_env(env)) nor learns online (explore(obs) and observe(...), "
@@ -153,18 +176,10 @@ class AgentHandle:
                                     f"does not read: {fix}")
         self.sampler = isinstance(agent, CandidateSampler)
         self.stochastic = isinstance(agent, StochasticPolicy)
-        self.online = isinstance(agent, OnlineLearner)
-        self.episodic = isinstance(agent, EpisodeLearner)
-        # Whether fit takes the deployment: decided once from the signature, so a plain
-        # fit(dataset) plug-in works without the harness guessing at each call.
-        params = inspect.signature(agent.fit).parameters.values()
-        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY,
-                                                      p.POSITIONAL_OR_KEYWORD)]
-        self._fit_takes_deployment = len(positional) >= 2 or any(
-            p.kind is p.VAR_POSITIONAL for p in params)
+        self.ranks_items = isinstance(agent, ItemRanker)
 
-    # -------------------------------------------------------------- forwarding
-    def fit(self, dataset: LoggedDataset, deployment: Deployment | None) -> AgentHandle:
+    # -------------------------------------------------------------- the contract's calls
+    def fit(self, dataset: LoggedDataset, deployment: Deployment | None = None) -> AgentHandle:
         n_candidates = getattr(deployment, "n_candidates", None)
         if n_candidates is not None and self.stochastic and not self.sampler:
             # Actions here are candidate sets: a distribution over single items says nothing
@@ -174,19 +189,39 @@ class AgentHandle:
                 f"are sets of {n_candidates} candidates: declare candidate_probs(obs)"
                 " (n, n_items) and with_replacement (how act draws its candidates from it), or "
                 "drop action_probs to be evaluated as the deterministic policy act() deploys")
-        if self._fit_takes_deployment:
-            self.agent.fit(dataset, deployment)
-        else:
+        if self.plain_fit:
             self.agent.fit(dataset)
+        else:
+            self.agent.fit(dataset, deployment)
         return self
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         return self.agent.act(obs)
 
-    def __getattr__(self, name: str) -> Any:
-        # Only reached for attributes not set on the handle: the agent's own methods
-        # (rank_items, bind_env, observe, ...).
-        return getattr(self.__dict__["agent"], name)
+    def rank_items(self, obs: np.ndarray, k: int) -> np.ndarray:
+        """The agent's top-``k`` items (n, k) (``ItemRanker``); ``act`` otherwise."""
+        return self.agent.rank_items(obs, k) if self.ranks_items else self.act(obs)
+
+    def bind_env(self, env: Any) -> None:
+        """Give a skyline that reads the live environment (``Privileged``) that environment;
+        nothing for any other agent."""
+        if self.binds_env:
+            self.agent.bind_env(env)
+
+    def explore(self, obs: np.ndarray) -> Any:
+        """How an online learner acts while learning (``act`` for other agents)."""
+        return self.agent.explore(obs) if self.online else self.act(obs)
+
+    def observe(self, obs: np.ndarray, action: Any, reward: Any, next_obs: np.ndarray,
+                terminated: Any, truncated: Any) -> None:
+        """Hand an online learner one transition (nothing for other agents)."""
+        if self.online:
+            self.agent.observe(obs, action, reward, next_obs, terminated, truncated)
+
+    def learn_episodes(self, n_episodes: int, make_env: Callable[[], Any]) -> Any:
+        if not self.episodic:
+            raise ContractError(f"agent {self.name!r} has no learn_episodes(n, make_env)")
+        return self.agent.learn_episodes(n_episodes, make_env)
 
     # -------------------------------------------------------------- distributions
     def distribution(self, obs: np.ndarray, n_actions: int) -> np.ndarray | None:
@@ -209,7 +244,7 @@ class AgentHandle:
         return np.clip(probs, 0.0, None)
 
     def check_agreement(self, obs: np.ndarray, n_actions: int, n_draws: int | None = None,
-                        max_tv: float = 0.25) -> None:
+                        max_tv: float = 0.25, rng: np.random.Generator | None = None) -> None:
         """Check once that ``act`` samples from the declared distribution.
 
         Repeats each of up to 4 observations ``n_draws`` times (default 50 per action,
@@ -218,11 +253,23 @@ class AgentHandle:
         draws per action the expected total variation of a faithful sampler is about
         0.4 * sqrt(1/50) = 0.06, so ``max_tv = 0.25`` only flags a different policy (e.g. an
         ``act`` that always picks action 0 while ``action_probs`` is uniform: TV ~ 1).
+
+        The check draws from its own generator (``rng``; default seeded 0), never the
+        agent's: while it runs, every ``numpy.random.Generator`` the agent holds (as an
+        attribute, or one level down) is swapped for ``rng`` and put back afterwards, so
+        the agent's later draws, and its online value, are the same whether the check ran
+        or not. (An agent that draws from anything else, e.g. a global generator, is not
+        covered: the contract asks agents to draw from a seeded generator they hold.)
         """
         obs = np.asarray(obs)[:4]
         probs = self.distribution(obs, n_actions)
         if probs is None:
             return
+        with _own_generator(self.agent, rng or np.random.default_rng(0)):
+            self._check_agreement(obs, probs, n_actions, n_draws, max_tv)
+
+    def _check_agreement(self, obs: np.ndarray, probs: np.ndarray, n_actions: int,
+                         n_draws: int | None, max_tv: float) -> None:
         if self.sampler and not self.agent.with_replacement:
             flat = probs[probs > 0]
             if not np.allclose(flat, flat[0]):
@@ -242,3 +289,29 @@ class AgentHandle:
                     f"distribution (total variation {tv:.2f} over {n_draws} draws); the "
                     "harness evaluates and estimates one policy, so make act sample from "
                     "action_probs/candidate_probs or drop the distribution")
+
+
+def _generators(obj: Any, depth: int = 2) -> list[tuple[Any, str]]:
+    """(owner, attribute) of every ``numpy.random.Generator`` held by ``obj`` as an
+    attribute, or by one of its attributes (``depth`` levels)."""
+    found: list[tuple[Any, str]] = []
+    for name, value in list(getattr(obj, "__dict__", {}).items()):
+        if isinstance(value, np.random.Generator):
+            found.append((obj, name))
+        elif depth > 1 and hasattr(value, "__dict__") and not isinstance(value, type):
+            found.extend(_generators(value, depth - 1))
+    return found
+
+
+@contextlib.contextmanager
+def _own_generator(agent: Any, rng: np.random.Generator) -> Iterator[None]:
+    """Point every generator ``agent`` holds at ``rng`` while the block runs, then restore
+    the agent's own (untouched: they drew nothing)."""
+    held = [(owner, name, getattr(owner, name)) for owner, name in _generators(agent)]
+    try:
+        for owner, name, _ in held:
+            setattr(owner, name, rng)
+        yield
+    finally:
+        for owner, name, gen in held:
+            setattr(owner, name, gen)

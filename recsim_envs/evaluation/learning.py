@@ -14,7 +14,8 @@ Sessions (:func:`run_sessions`): ``n_epochs`` epochs of ``episodes_per_epoch`` t
 episodes, each followed by a held-out evaluation through
 :func:`recsim_envs.evaluation.evaluate` (epoch 0 evaluates before any online learning), so
 the learning curve is measured on the same users as the final value. One-step families
-(:func:`run_bandit`): ``n_steps`` batched steps of the native vector env.
+(:func:`run_bandit`): ``n_steps`` batched steps of the native vector env. ``env_kwargs``
+may hold ``built_world`` (the cell's world): every environment here is made over it.
 """
 
 from __future__ import annotations
@@ -127,7 +128,8 @@ def run_sessions(agent: Any, env_id: str, env_kwargs: dict[str, Any], *, n_epoch
         train_len.append(float(np.mean(lens)))
         values.append(held_out())
     env.close()
-    info = handle.stats() if hasattr(handle.agent, "stats") else {}
+    stats = getattr(handle.agent, "stats", None)  # optional: what the learner reports
+    info = stats() if callable(stats) else {}
     return LearningCurve(
         episodes=np.arange(n_epochs + 1) * episodes_per_epoch,
         value=np.array([v for v, _ in values]), length=np.array([n for _, n in values]),
@@ -183,8 +185,7 @@ def run_bandit(agent: Any, env_id: str, env_kwargs: dict[str, Any], *, n_steps: 
                         **env_kwargs)
     obs, _ = venv.reset(seed=int(seed))
     for _ in range(n_steps):
-        action = np.asarray(handle.explore(obs) if hasattr(handle.agent, "explore")
-                            else handle.act(obs))
+        action = np.asarray(handle.explore(obs))
         nxt, reward, term, trunc, _ = venv.step(action)
         handle.observe(obs, action, reward, nxt, term, trunc)
         obs = nxt

@@ -20,6 +20,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from recsim_envs.core.built_world import build_from_env, check_built_world
 from recsim_envs.core.policies import BehaviourPolicy, sample_categorical
 from recsim_envs.data.dataset import DatasetMeta, LoggedDataset
 from recsim_envs.prompt.family import FAMILY
@@ -50,6 +51,27 @@ class PromptEnvBase(gym.Env):
     n_eval: int
     eval_seed: int
     log_pi_b: bool
+
+    build_world = classmethod(build_from_env)  # the world to pass as built_world=
+
+    @property
+    def world_kind(self) -> str:
+        return self.default_id
+
+    def world_settings(self) -> dict[str, Any]:
+        return self._world_settings
+
+    def shared_world(self) -> dict[str, Any]:
+        """The frozen state (generator, user, tables) environments of a cell share."""
+        return dict(vars(self))
+
+    def _adopt_world(self, built: Any, settings: dict[str, Any],
+                     render_mode: str | None) -> None:
+        """Take the frozen state of ``built`` (made by :meth:`build_world` from the same
+        ``settings``) instead of building it."""
+        state = check_built_world(built, self.default_id, settings)
+        self.__dict__.update(state)
+        self._finish_init(render_mode, state["env_kwargs"])
 
     def _finish_init(self, render_mode: str | None, env_kwargs: dict[str, Any]) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:

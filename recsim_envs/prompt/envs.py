@@ -11,6 +11,8 @@ policy is :func:`recsim_envs.prompt.behaviour.reference_behaviour_policy`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from recsim_envs.prompt.base import PromptEnvBase
@@ -73,6 +75,8 @@ class PromptSentenceEnv(PromptEnvBase):
     * ``n_eval`` (10,000), ``eval_seed`` (12345): the fixed evaluation sample of contexts.
     * ``log_pi_b`` (True): log the behaviour policy's full distribution as ``pi_b``.
     * ``render_mode``: ``"ansi"`` or None.
+    * ``built_world``: the world of these settings, built once with
+      ``PromptSentenceEnv.build_world(**settings)`` (nothing is built again).
 
     ## Version History
 
@@ -96,7 +100,15 @@ class PromptSentenceEnv(PromptEnvBase):
         eval_seed: int = 12345,
         log_pi_b: bool = True,
         render_mode: str | None = None,
+        built_world: Any = None,
     ) -> None:
+        # the settings as given (read first: locals() holds only the arguments here)
+        settings = {k: v for k, v in locals().items()
+                    if k not in ("self", "render_mode", "built_world", "__class__")}
+        if built_world is not None:
+            self._adopt_world(built_world, settings, render_mode)
+            return
+        self._world_settings = settings
         if not 10 <= int(n_prompts) <= 10_000:
             raise ValueError(f"n_prompts must be between 10 and 10,000, got {n_prompts}")
         for name, value in (("reward_noise", reward_noise), ("generator_noise", generator_noise)):

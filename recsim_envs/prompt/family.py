@@ -26,6 +26,6 @@ FAMILY = FamilyDescription(
     random_agent="uniform",
     skyline_agent=None,  # optimality is 0 for the uniform policy and 1 for the best one
     baselines=("regression_pg",),
-    runner_adapter="benchmarks.families.prompt:PromptFamily",
+    harness="recsim_envs.prompt.harness:HARNESS",
     off_policy="recsim_envs.ope.families.prompt:estimate",
 )

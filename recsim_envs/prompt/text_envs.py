@@ -36,17 +36,6 @@ from recsim_envs.prompt.vector import PromptVectorEnvBase
 
 _N_COMBOS = len(GENRES) * len(MOODS) * len(SETTINGS)
 
-_TABLE_CACHE: dict[tuple, tuple[np.ndarray, float | None]] = {}
-"""The last built-in world's Monte Carlo table and reward scale: the benchmark builds the
-same world several times per seed (logging, evaluation), and the table dominates the cost."""
-
-
-def _table_key(env_kwargs: dict[str, Any]) -> tuple:
-    # the only settings that leave table and scale alone
-    skip = ("log_pi_b", "reward_noise", "prompt_feature_signal")
-    return tuple(sorted((k, v) for k, v in env_kwargs.items() if k not in skip))
-
-
 class PromptSentenceTextEnv(PromptEnvBase):
     """## Description
 
@@ -155,7 +144,15 @@ class PromptSentenceTextEnv(PromptEnvBase):
         eval_seed: int = 12345,
         log_pi_b: bool = True,
         render_mode: str | None = None,
+        built_world: Any = None,
     ) -> None:
+        # the settings as given (read first: locals() holds only the arguments here)
+        settings = {k: v for k, v in locals().items()
+                    if k not in ("self", "render_mode", "built_world", "__class__")}
+        if built_world is not None:
+            self._adopt_world(built_world, settings, render_mode)
+            return
+        self._world_settings = settings
         if world not in WORLDS:
             raise ValueError(f"world must be one of {sorted(WORLDS)}, got {world!r}")
         defaults = WORLDS[world]
@@ -188,7 +185,6 @@ class PromptSentenceTextEnv(PromptEnvBase):
         self.n_mc = int(n_mc)
 
         self.world = world
-        built_in = writer is None and encoder is None and reward_model is None
         world_rng = np.random.default_rng(world_seed)
         if writer is None and world == "paraphrase":
             writer = make_paraphrase_writer(int(n_prompts), world_rng, int(n_paraphrases),
@@ -260,19 +256,9 @@ class PromptSentenceTextEnv(PromptEnvBase):
         # the Monte Carlo table is per group, shared by its prompts.
         self.prompt_group = np.asarray(
             getattr(writer, "prompt_group", np.arange(self.n_prompts)), dtype=np.int64)
-        key = _table_key(self.env_kwargs) if built_in else None
-        table = _TABLE_CACHE.get(key) if key is not None else None
-        if table is None:
-            table = self._mean_embedding_table(world_seed)
-            if key is not None:
-                _TABLE_CACHE.clear()  # one world kept: cells of one seed share it
-                _TABLE_CACHE[key] = (table, None)
-        else:
-            table, scale = table
-            if scale is not None:  # the built-in user, rebuilt with the cached scale
-                self.reward_model = dataclasses.replace(self.reward_model, scale=scale)
-                calibrate = False
-        self.group_embeddings = table  # (n_combos, n_groups, d_s)
+        # The table dominates the cost of the world: environments that share one world
+        # take it built (built_world=, see build_world) instead of computing it again.
+        self.group_embeddings = self._mean_embedding_table(world_seed)  # (combos, groups, d_s)
         if calibrate:
             # Fix the reward scale from the world (before any learner runs): V(best) - V(uniform)
             # = reward_gap on the evaluation contexts. The gap is measured with the unscaled
@@ -283,8 +269,6 @@ class PromptSentenceTextEnv(PromptEnvBase):
                 self.reward_model, scale=float(reward_gap) / gap
             )
             self._eval_matrix = None
-            if key is not None:
-                _TABLE_CACHE[key] = (table, self.reward_model.scale)
 
     def _probe_encoder(self) -> None:
         probe = self.writer.render(np.zeros((1, len(self.writer.slot_phrases)), dtype=np.int64)) \

@@ -24,6 +24,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from recsim_envs.core.built_world import build_from_env, check_built_world
 from recsim_envs.core.policies import BehaviourPolicy
 from recsim_envs.data.dataset import DatasetMeta, LoggedDataset
 from recsim_envs.sequential.dynamics import SessionDynamics
@@ -128,7 +129,8 @@ class SequentialRecEnv(gym.Env):
     max_turns=30, reward_type="rating", click_threshold=4.0, quit_rule="category",
     quit_window=5, max_same_category=2, distance_threshold=None, test_fraction=0.2,
     rating_min=1.0, rating_max=5.0, with_text=True, item_features=False,
-    render_mode=None``. ``data_dir``
+    render_mode=None, built_world=None`` (the world of these settings, built once with
+    ``SequentialRecEnv.build_world(**settings)``). ``data_dir``
     points at a Coat/Yahoo pseudo-ground-truth rating file (see
     :func:`~recsim_envs.sequential.world.load_rating_matrix`); its shape overrides
     ``n_users``/``n_items``. ``with_text=False`` skips building ``info["state_text"]``.
@@ -157,7 +159,7 @@ class SequentialRecEnv(gym.Env):
                  max_same_category: int = 2, distance_threshold: float | None = None,
                  test_fraction: float = 0.2, rating_min: float = 1.0, rating_max: float = 5.0,
                  with_text: bool = True, item_features: bool = False,
-                 render_mode: str | None = None) -> None:
+                 render_mode: str | None = None, built_world: Any = None) -> None:
         validate_session_settings(history_len, max_turns, reward_type, quit_rule, quit_window,
                                   max_same_category, n_users, n_items, test_fraction)
         if render_mode not in (None, "ansi"):
@@ -169,10 +171,21 @@ class SequentialRecEnv(gym.Env):
                            max_same_category=max_same_category,
                            distance_threshold=distance_threshold, test_fraction=test_fraction,
                            rating_min=rating_min, rating_max=rating_max, with_text=with_text)
-        self._dyn = _make_dynamics(**self.kwargs)
+        world = None if built_world is None else check_built_world(
+            built_world, self.world_kind, self.world_settings())
+        self._dyn = _make_dynamics(**self.kwargs, world=world)
         self.world = self._dyn.world
         self._setup(history_len, with_text, item_features, render_mode,
                     spaces.Discrete(self.world.n_items))
+
+    world_kind = ENV_ID  # the id whose worlds this class takes as built_world
+    build_world = classmethod(build_from_env)  # the world to pass as built_world=
+
+    def world_settings(self) -> dict[str, Any]:
+        return {k: self.kwargs[k] for k in _WORLD_SETTINGS}
+
+    def shared_world(self) -> Any:
+        return self.world
 
     def _setup(self, history_len: int, with_text: bool, item_features: bool,
                render_mode: str | None, action_space: spaces.Space) -> None:
@@ -280,21 +293,24 @@ class SequentialRecEnv(gym.Env):
         }
 
     def log_sessions(self, policy: BehaviourPolicy, n_sessions: int, rng: np.random.Generator,
-                     seed: int, n_parallel: int = 256) -> LoggedDataset:
+                     seed: int, n_parallel: int = 256, users: str = "train") -> LoggedDataset:
         """Log ``n_sessions`` whole sessions of ``policy`` (every session complete).
 
         Off-policy estimators of a session's return need complete sessions: a log cut at a
         number of rows keeps only the sessions that ended early. Runs up to ``n_parallel``
-        sessions side by side (loop over turns only); a finished slot starts a new training
-        user (drawn from ``rng``) until ``n_sessions`` have started. Rows as in
-        :meth:`log_rounds`, ordered by session then turn; ``meta.info["complete_sessions"]``
-        is True.
+        sessions side by side (loop over turns only); a finished slot starts a new user
+        (drawn from ``rng``) until ``n_sessions`` have started. ``users`` says whose sessions:
+        ``"train"`` (the training users, what agents fit on) or ``"test"`` (the held-out
+        evaluation users, whose sessions the online value averages over: a held-out log for
+        off-policy estimates of that value). Rows as in :meth:`log_rounds`, ordered by
+        session then turn; ``meta.info["complete_sessions"]`` is True and
+        ``meta.info["users"]`` names the population.
         """
         self._check_policy(policy)
         if int(n_sessions) < 1:
             raise ValueError(f"n_sessions must be >= 1, got {n_sessions}")
-        cols = roll_sessions(self._dyn, policy, int(n_sessions), rng, n_parallel)
-        return self._dataset(cols, policy, seed, complete=True)
+        cols = roll_sessions(self._dyn, policy, int(n_sessions), rng, n_parallel, users)
+        return self._dataset(cols, policy, seed, complete=True, users=users)
 
 
     def log_rounds(self, policy: BehaviourPolicy, n_rounds: int, rng: np.random.Generator,
@@ -320,7 +336,7 @@ class SequentialRecEnv(gym.Env):
                              f"{self.world.n_items} items")
 
     def _dataset(self, cols: list[np.ndarray], policy: BehaviourPolicy, seed: int,
-                 complete: bool) -> LoggedDataset:
+                 complete: bool, users: str = "train") -> LoggedDataset:
         ctx, a, ps, rew, epi, step, nxt, term, trunc = cols
         # Rows are interleaved by turn; order them by episode then turn for readability.
         order = np.lexsort((step, epi))
@@ -329,7 +345,7 @@ class SequentialRecEnv(gym.Env):
             policy_name=getattr(policy, "name", type(policy).__name__),
             policy_settings=policy.settings(), seed=seed,
             info={"family": FAMILY.name, "round": "one transition of a session",
-                  "complete_sessions": bool(complete),
+                  "complete_sessions": bool(complete), "users": users,
                   "context": "flat observation [user_id, user_features, items, feedback]"},
         )
         return LoggedDataset(
@@ -342,16 +358,21 @@ class SequentialRecEnv(gym.Env):
         )
 
 
+_WORLD_SETTINGS = ("n_users", "n_items", "world_seed", "data_dir", "test_fraction",
+                   "rating_min", "rating_max")  # what the world depends on; the rest: dynamics
+
+
 def _make_dynamics(n_users, n_items, world_seed, data_dir, history_len, max_turns, reward_type,
                    click_threshold, quit_rule, quit_window, max_same_category,
                    distance_threshold, test_fraction, rating_min, rating_max,
-                   with_text) -> SessionDynamics:
-    ratings = None
-    if data_dir is not None:
-        ratings = load_rating_matrix(data_dir, rating_min, rating_max)
-    world = build_world(n_users, n_items, world_seed, ratings=ratings,
-                        test_fraction=test_fraction, rating_min=rating_min,
-                        rating_max=rating_max)
+                   with_text, world=None) -> SessionDynamics:
+    if world is None:
+        ratings = None
+        if data_dir is not None:
+            ratings = load_rating_matrix(data_dir, rating_min, rating_max)
+        world = build_world(n_users, n_items, world_seed, ratings=ratings,
+                            test_fraction=test_fraction, rating_min=rating_min,
+                            rating_max=rating_max)
     return SessionDynamics(world, history_len, max_turns, reward_type, click_threshold, quit_rule,
                      quit_window, max_same_category, distance_threshold)
 

@@ -25,6 +25,6 @@ FAMILY = FamilyDescription(
     random_agent="seq_random",
     skyline_agent="seq_oracle",
     baselines=("no_repeat_popular", "bc"),
-    runner_adapter="benchmarks.families.sequential:SequentialFamily",
+    harness="recsim_envs.sequential.harness:HARNESS",
     off_policy="recsim_envs.ope.families.sequential:estimate",
 )

@@ -20,6 +20,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from recsim_envs.core.built_world import BuiltWorld, check_built_world
 from recsim_envs.core.policies import BehaviourPolicy, LinearScorer
 from recsim_envs.core.vector import sub_env_generators
 from recsim_envs.data.dataset import LoggedDataset
@@ -39,11 +40,33 @@ class TwoStageCore:
     family = FAMILY.name
     source: ClassVar[WorldSource] = SYNTHETIC
     """Which world the environment runs on (settings class, builder, id, logging protocol)."""
+    positive_threshold: ClassVar[float | None] = None
+    """Click probability from which an item is a ground-truth positive of the ranking
+    metrics (None: the evaluation's default quantile; the paper's protocol sets 0.5)."""
+
+    def excluded_items(self) -> np.ndarray | None:
+        """(n, n_items) bool: items the ranking metrics skip for each current user (the
+        paper's logged positives), or None (none skipped)."""
+        return None
+
+    @classmethod
+    def build_world(cls, **settings: Any) -> BuiltWorld:
+        """The world of ``settings`` (this id's source), to share between environments:
+        ``gymnasium.make(id, **settings, built_world=world)`` builds nothing again."""
+        for name in ("render_mode", "episode_block", "num_envs", "built_world"):
+            settings.pop(name, None)  # environment settings, not the world's
+        config = cls.source.config_class.from_kwargs(**settings)
+        world, resolved, info = cls.source.build(config)
+        return BuiltWorld(cls.source.env_id, config, (world, resolved, info))
 
     def _setup(self, settings: dict[str, Any]) -> None:
-        """Parse ``settings`` with the source's settings class and build (or fetch) the world."""
+        """Parse ``settings`` with the source's settings class and build the world, or take
+        the ``built_world`` passed in (built from the same settings)."""
+        built = settings.pop("built_world", None)
+        if built is None:
+            built = self.build_world(**settings)
         config = self.source.config_class.from_kwargs(**settings)
-        world, config, self.world_info = self.source.build(config)
+        world, config, self.world_info = check_built_world(built, self.source.env_id, config)
         self.config = config
         self.world = world
         self.n_items = world.n_items

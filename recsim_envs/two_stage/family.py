@@ -27,6 +27,6 @@ FAMILY = FamilyDescription(
     random_agent="random",
     skyline_agent="oracle",
     baselines=("popular",),
-    runner_adapter="benchmarks.families.two_stage:TwoStageFamily",
+    harness="recsim_envs.two_stage.harness:HARNESS",
     off_policy="recsim_envs.ope.families.two_stage:estimate",
 )

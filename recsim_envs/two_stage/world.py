@@ -4,8 +4,10 @@ Ma et al., "Off-policy Learning in Two-stage Recommender Systems" (WWW 2020). A
 :class:`TwoStageWorld` holds the catalogue's observable features, the user sampler, the
 response model and the ranker (RecSim's order: users, items, response), plus the weights of
 the default behaviour scorer. It is built once from the settings (gymnax-style frozen
-parameters) and shared by the single and the vector environment and by every cell of a
-benchmark seed. A :class:`WorldSource` says how one environment id builds its world and
+parameters) and shared by every environment of a benchmark cell: build it once with
+``TwoStageEnv.build_world(**settings)`` and pass it as ``gymnasium.make(id,
+built_world=...)`` (:mod:`recsim_envs.core.built_world`). A :class:`WorldSource` says how
+one environment id builds its world and
 logs from it: the environments take their source by composition, so the synthetic,
 MovieLens, paper and fitted-world environments are one pair of classes over different
 sources.
@@ -13,7 +15,6 @@ sources.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,7 +124,6 @@ class TwoStageWorld:
         return self.item_features.shape[0]
 
 
-@functools.lru_cache(maxsize=4)
 def build_synthetic_world(config: TwoStageConfig) -> TwoStageWorld:
     """The low-rank world of ``TwoStageSynthetic-v0``, drawn from ``config.world_seed``.
 
@@ -133,9 +133,8 @@ def build_synthetic_world(config: TwoStageConfig) -> TwoStageWorld:
     fit on 10,000 random (user, item) cells with sampled clicks, as in the reference set-up
     of Ma et al. where the logging policy is trained on 10,000 random cells.
 
-    Memoised on the (frozen, hashable) config: the world is a pure function of it, a
-    benchmark cell builds it twice (logging and evaluation) and the cells of one seed share
-    it; worlds are never mutated.
+    The world is a pure function of ``config`` and never mutated: build it once
+    (:meth:`TwoStageEnv.build_world`) and pass it to every environment that runs on it.
     """
     rng = np.random.default_rng(config.world_seed)
     catalogue = low_rank_catalogue(

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from recsim_envs.core.built_world import check_built_world
 from recsim_envs.sequential.dynamics import SessionDynamics
 from recsim_envs.sequential.envs import SequentialRecEnv, validate_session_settings
 from recsim_envs.sequential.vector_env import SequentialVectorEnv
@@ -254,7 +255,8 @@ class SequentialFromWorldEnv(SequentialRecEnv):
     Ratings: the fitted probabilities quantised so that the level shares match the table.
 
     ## Arguments
-    ``world`` (directory, required), ``history_len=5``, ``max_turns=30``,
+    ``world`` (directory, required), ``built_world=None`` (the world built once with
+    ``SequentialFromWorldEnv.build_world(**settings)``), ``history_len=5``, ``max_turns=30``,
     ``reward_type="rating"``, ``click_threshold=None``, ``quit_window=5``,
     ``max_same_category=2``, ``with_text=True``, ``world_seed=None`` (an int redraws the
     held-out user split; the benchmark runner sets it per seed), ``item_features=False``
@@ -270,8 +272,13 @@ class SequentialFromWorldEnv(SequentialRecEnv):
                  reward_type: str = "rating", click_threshold: float | None = None,
                  quit_window: int = 5, max_same_category: int = 2, with_text: bool = True,
                  world_seed: int | None = None, render_mode: str | None = None,
-                 item_features: bool = False) -> None:
-        fitted = _world(world)
+                 item_features: bool = False, built_world: Any = None) -> None:
+        path = None if world is None else os.fspath(world)
+        if built_world is None:
+            fitted, built = _world(world), None
+        else:
+            fitted, built = check_built_world(built_world, self.world_kind,
+                                              {"world": path, "world_seed": world_seed})
         validate_session_settings(history_len, max_turns, reward_type, "category",
                                   quit_window, max_same_category, fitted.n_users,
                                   fitted.n_items, 0.5)
@@ -279,17 +286,26 @@ class SequentialFromWorldEnv(SequentialRecEnv):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
         if click_threshold is None:
             click_threshold = float(fitted.manifest.get("click_threshold", 1.0))
-        self.kwargs = dict(world=None if world is None else os.fspath(world),
+        self.kwargs = dict(world=path,
                            history_len=history_len, max_turns=max_turns,
                            reward_type=reward_type, click_threshold=click_threshold,
                            quit_window=quit_window, max_same_category=max_same_category,
                            with_text=with_text, world_seed=world_seed)
-        self.world = build_sequential_world(fitted, world_seed)
+        self._fitted = fitted
+        self.world = built if built is not None else build_sequential_world(fitted, world_seed)
         self._dyn = _PatienceDynamics(
             self.world, history_len, max_turns, reward_type, click_threshold, "category",
             quit_window, max_same_category, None, patience=np.asarray(fitted.arrays["patience"]))
         self._setup(history_len, with_text, item_features, render_mode,
                     _action_space(self.world.n_items))
+
+    world_kind = SEQUENTIAL_ID
+
+    def world_settings(self) -> dict[str, Any]:
+        return {"world": self.kwargs["world"], "world_seed": self.kwargs["world_seed"]}
+
+    def shared_world(self) -> Any:
+        return self._fitted, self.world
 
     def log_rounds(self, *args: Any, **kwargs: Any):
         data = super().log_rounds(*args, **kwargs)

@@ -65,7 +65,10 @@ class FamilyHarness(ABC):
         environment class); None for an environment class that cannot share its world
         (each environment then builds its own)."""
         builder = getattr(env_class(env_id), "build_world", None)
-        return None if builder is None else builder(**env_kwargs)
+        if builder is None:
+            return None
+        # the id's registered defaults first, as gymnasium.make merges them
+        return builder(**{**(gym.spec(env_id).kwargs or {}), **env_kwargs})
 
     def make_env(self, env_id: str, env_kwargs: dict[str, Any], world: Any = None) -> gym.Env:
         """``gymnasium.make(env_id, **env_kwargs)`` over ``world`` (None: build one)."""

@@ -52,6 +52,7 @@ class CoverageRow:
         width: mean interval width over the shown logs.
         supported, low_ess, no_support: shares of the n_logs with each status.
         thin_mass: mean thin mass over the logs that report it (None if none do).
+        ess: median effective sample size over the logs that report one (None if none do).
     """
 
     family: str
@@ -72,6 +73,7 @@ class CoverageRow:
     low_ess: float
     no_support: float
     thin_mass: float | None
+    ess: float | None = None
 
 
 def coverage_table(
@@ -100,6 +102,7 @@ def coverage_table(
         err = np.array([e.estimate - truth for e in shown])
         widths = [e.ci_high - e.ci_low for e in shown if e.ci_low is not None]
         thin = [e.thin_mass for e in ests if e.thin_mass is not None]
+        ess = [e.ess for e in ests if e.ess is not None]
         lo, hi = wilson_interval(int(sum(inside)), len(inside))
         n = len(ests)
         rows.append(CoverageRow(
@@ -116,6 +119,7 @@ def coverage_table(
             low_ess=sum(e.status == "low_ess" for e in ests) / n,
             no_support=sum(e.status == "no_support" for e in ests) / n,
             thin_mass=float(np.mean(thin)) if thin else None,
+            ess=float(np.median(ess)) if ess else None,
         ))
     return rows
 
@@ -140,8 +144,8 @@ def format_table(rows: Sequence[CoverageRow]) -> str:
     """A markdown table of the rows (one line each)."""
     head = ("| family | target | estimator | logs | truth | coverage (95% CI over logs) | "
             "labelled 95%: logs, coverage | bias | RMSE | mean width | supported / low ESS / "
-            "no support | thin mass |")
-    lines = [head, "|" + "---|" * 12]
+            "no support | thin mass | median ESS |")
+    lines = [head, "|" + "---|" * 13]
     for r in rows:
         cov = ("-" if r.coverage is None else
                f"{r.coverage:.3f} [{r.coverage_low:.2f}, {r.coverage_high:.2f}]")
@@ -149,5 +153,5 @@ def format_table(rows: Sequence[CoverageRow]) -> str:
             f"| {r.family} | {r.target} | {r.estimator} | {r.n_logs} | {r.truth:.4f} | {cov} | "
             f"{r.n_calibrated}, {_f(r.coverage_calibrated)} | {_f(r.bias, 4, True)} | "
             f"{_f(r.rmse, 4)} | {_f(r.width, 4)} | {r.supported:.2f} / {r.low_ess:.2f} / "
-            f"{r.no_support:.2f} | {_f(r.thin_mass)} |")
+            f"{r.no_support:.2f} | {_f(r.thin_mass)} | {_f(r.ess, 0)} |")
     return "\n".join(lines)

@@ -1,11 +1,12 @@
 """Coverage of the off-policy intervals over replicate held-out logs (issue 21).
 
 One fixed world per family, built as the benchmark runner builds a cell of the quick suite
-(:func:`benchmarks.runner.run_cell`'s steps: the family's ``make_env``, ``behaviour_policy``,
-``log`` and ``deployment``, :func:`benchmarks.runner.build_agent`, ``fit`` on the training
-log); each target agent is fit once; its truth is its online value on the same world
-(:func:`recsim_envs.evaluation.evaluate` with ``--truth-users`` users: the exact expected
-reward per user, averaged over users). Then ``--logs`` replicate held-out logs, each drawn
+(:func:`benchmarks.runner.run_cell`'s steps: the family harness's ``build_world`` once,
+``make_env``, ``behaviour_policy``, ``log`` and ``deployment``, ``build_agent`` and
+``wrap_agent``, ``fit`` on the training log); each target agent is fit once; its truth is
+its online value on the same world (:func:`recsim_envs.evaluation.evaluate` over the built
+world with ``--truth-users`` users: the exact expected reward per user, averaged over
+users). Then ``--logs`` replicate held-out logs, each drawn
 from its own seed, are estimated through the family's ``off_policy`` (the runner's call of
 :func:`recsim_envs.ope.estimate_policy`), and :func:`recsim_envs.ope.calibration.coverage_table`
 prints the coverage of every estimator's interval.
@@ -36,7 +37,7 @@ import numpy as np
 from benchmarks.cells import Cell, cell_seeds
 from benchmarks.families import get_family
 from benchmarks.families.base import CheckedHandle
-from benchmarks.runner import build_agent
+from benchmarks.plugins import build_agent, wrap_agent
 from benchmarks.suites import builtin_suite
 from recsim_envs.core.threads import torch_threads
 from recsim_envs.ope.calibration import (
@@ -66,6 +67,7 @@ class World:
     family_name: str
     family: Any
     env: Any
+    built: Any
     policy: Any
     train: Any
     deployment: Any
@@ -84,7 +86,8 @@ def build_world(family_name: str, targets: Sequence[str] | None = None,
     ``n_train``/``n_heldout``/``steps`` (the learners' Adam steps or epochs) override the
     suite's sizes (the fast tests use small ones); ``truth_users`` the truth's users.
     """
-    from recsim_envs.evaluation import AgentHandle, evaluate
+    from recsim_envs.evaluation import evaluate
+    from recsim_envs.evaluation.harness import with_world
 
     suite, env_name, default_targets = SETUPS[family_name]
     spec = builtin_suite(suite, "quick")
@@ -98,11 +101,13 @@ def build_world(family_name: str, targets: Sequence[str] | None = None,
     seeds = cell_seeds(spec.name, env_spec.name, 0)
     family = get_family(spec.family)
     env_kwargs = cell.env_kwargs()
-    env = family.make_env(env_spec.id, env_kwargs)
+    built = family.build_world(env_spec.id, env_kwargs)  # one world, as in the runner
+    env = family.make_env(env_spec.id, env_kwargs, built)
     policy = family.behaviour_policy(env, cell.behaviour(), seeds["behaviour"])
     train = family.log(env, policy, spec.data.n_train, seeds["log_train"])
     deployment = family.deployment(env, policy, cell.behaviour())
-    world = World(family_name, family, env, policy, train, deployment, spec.data.n_heldout)
+    world = World(family_name, family, env, built, policy, train, deployment,
+                  spec.data.n_heldout)
     users = truth_users or TRUTH_USERS[family_name]
     for name in targets or default_targets:
         agent_spec = agent_specs[name]
@@ -113,10 +118,11 @@ def build_world(family_name: str, targets: Sequence[str] | None = None,
                     agent_spec, settings={**agent_spec.settings, key: steps})
         agent, _ = build_agent(agent_spec, seeds["agent"])
         t0 = time.process_time()
-        handle = CheckedHandle(AgentHandle(agent, name=name), env.action_space)
+        handle = CheckedHandle(wrap_agent(agent, name), env.action_space)
         handle.fit(train, deployment)
         world.fit_s[name] = time.process_time() - t0
-        result = evaluate(handle, env.spec.id, env_kwargs, users, seeds["evaluation"])
+        result = evaluate(handle, env.spec.id, with_world(env_kwargs, built), users,
+                          seeds["evaluation"])
         world.targets[name] = handle
         world.truth[name] = float(result.value.mean)
         # per-user sd / sqrt(users): the truth's own sampling error over users

@@ -12,7 +12,8 @@ import agents
 import recsim_envs  # noqa: F401
 from recsim_envs.core.policies import SoftmaxPolicy
 from recsim_envs.data import collect
-from recsim_envs.evaluation import EvalResult, evaluate, ranking_metrics
+from recsim_envs.evaluation import EvalResult, evaluate
+from recsim_envs.two_stage.ranking_metrics import ranking_metrics
 
 ENV = "recsim_envs/TwoStageSynthetic-v0"
 SMALL = {"n_items": 50, "n_candidates": 4}

@@ -63,7 +63,8 @@ SPECS = {
     # online learners with a learning curve (a held-out evaluation per epoch)
     "sequential": _spec("sequential", "recsim_envs/SequentialRec-v0",
                         {"n_users": 60, "n_items": 30},
-                        [("seq_random", {}), ("linear_q", {})], {"policy": "softmax"},
+                        [("seq_random", {}), ("linear_q", {}), ("dqn", {})],
+                        {"policy": "softmax"},
                         online_steps=4, curve_points=2),
 }
 

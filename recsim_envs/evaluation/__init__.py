@@ -7,7 +7,6 @@
   benchmark runner call.
 - :mod:`~recsim_envs.evaluation.online`: :func:`evaluate` -> :class:`EvalResult`.
 - :mod:`~recsim_envs.evaluation.learning`: the online learning phase of sequential agents.
-- :mod:`~recsim_envs.two_stage.ranking_metrics`: one-stage ranking metrics.
 """
 
 from recsim_envs.evaluation.contract import (
@@ -23,7 +22,6 @@ from recsim_envs.evaluation.contract import (
 )
 from recsim_envs.evaluation.harness import FamilyHarness, HarnessError, get_harness
 from recsim_envs.evaluation.online import EvalResult, evaluate
-from recsim_envs.two_stage.ranking_metrics import ranking_metrics
 
 __all__ = [
     "Agent",
@@ -40,5 +38,4 @@ __all__ = [
     "StochasticPolicy",
     "evaluate",
     "get_harness",
-    "ranking_metrics",
 ]

@@ -70,3 +70,4 @@ def test_evaluate_with_a_rows_seeds_reproduces_its_online_value(rows):
     agent.fit(train)
     result = evaluate(agent, cell.env.id, kwargs, spec.evaluation.n_eval, seeds["evaluation"])
     assert result.value.to_dict() == out["uniform"]["online"]["value"]
+

@@ -120,3 +120,22 @@ def test_the_agreement_check_leaves_the_agents_generator_alone():
     checked, fresh = Sampler(), Sampler()
     AgentHandle(checked).check_agreement(obs, 4)
     np.testing.assert_array_equal(checked.act(np.zeros((50, 2))), fresh.act(np.zeros((50, 2))))
+
+
+@pytest.mark.parametrize("family, env_id, kwargs", [
+    ("two_stage", "recsim_envs/TwoStageSynthetic-v0", {"n_items": 30, "n_candidates": 3}),
+    ("prompt", "recsim_envs/PromptSentence-v0", {"n_prompts": 20}),
+    ("sequential", "recsim_envs/SequentialRec-v0", {"n_users": 40, "n_items": 20}),
+])
+def test_each_built_in_harness_logs_and_views_its_own_data(family, env_id, kwargs):
+    from recsim_envs.core.policies import UniformPolicy
+    from recsim_envs.evaluation import HarnessError, get_harness
+
+    harness = get_harness(family)
+    env = harness.make_env(env_id, kwargs, harness.build_world(env_id, kwargs))
+    data = harness.log(env, UniformPolicy(int(np.asarray(env.action_space.nvec).max())
+                                          if hasattr(env.action_space, "nvec")
+                                          else int(env.action_space.n)), 8, 0)
+    assert type(harness.view(data)) is harness.view_class
+    with pytest.raises(HarnessError, match="unknown behaviour setting"):
+        harness.behaviour_policy(env, {"policy": "uniform", "temprature": 1.0}, 0)

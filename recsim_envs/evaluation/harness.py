@@ -49,6 +49,8 @@ class FamilyHarness(ABC):
     description: ClassVar[FamilyDescription]
     behaviour_keys: ClassVar[frozenset[str]] = frozenset({"policy"})
     """The behaviour settings the family knows (others are refused by name)."""
+    view_class: ClassVar[Any] = None
+    """The family's typed view of its logs (:mod:`recsim_envs.data.views`), or None."""
 
     @property
     def name(self) -> str:
@@ -99,6 +101,13 @@ class FamilyHarness(ABC):
     def log(self, env: gym.Env, policy: BehaviourPolicy, n: int, seed: int) -> LoggedDataset:
         """``n`` logged rounds (or whole sessions, see :attr:`log_unit`)."""
         return collect(env, policy, n, seed)
+
+    def view(self, dataset: LoggedDataset) -> Any:
+        """The family's typed view of ``dataset`` (validated: named columns in place of raw
+        ``extras``/``system`` keys)."""
+        if self.view_class is None:
+            raise HarnessError(f"the {self.name!r} family declares no typed view of its logs")
+        return self.view_class.of(dataset)
 
     @abstractmethod
     def deployment(self, env: gym.Env, policy: BehaviourPolicy,

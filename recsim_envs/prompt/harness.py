@@ -19,6 +19,7 @@ import numpy as np
 
 from recsim_envs.core.policies import BehaviourPolicy, UniformPolicy
 from recsim_envs.core.stats import Estimate
+from recsim_envs.data.views import PromptView
 from recsim_envs.evaluation.contract import AgentHandle, Deployment
 from recsim_envs.evaluation.harness import FamilyHarness, HarnessError
 from recsim_envs.prompt.family import FAMILY
@@ -27,6 +28,7 @@ from recsim_envs.prompt.family import FAMILY
 class PromptHarness(FamilyHarness):
     description = FAMILY
     behaviour_keys = frozenset({"policy", "beta", "n_rounds", "regressor_steps"})
+    view_class = PromptView
 
     def behaviour_policy(self, env: gym.Env, settings: dict[str, Any],
                          seed: int) -> BehaviourPolicy:

@@ -21,6 +21,7 @@ import numpy as np
 
 from recsim_envs.core.policies import BehaviourPolicy, UniformPolicy
 from recsim_envs.data import LoggedDataset, collect_sessions
+from recsim_envs.data.views import SessionView
 from recsim_envs.evaluation.contract import AgentHandle, Deployment
 from recsim_envs.evaluation.harness import FamilyHarness, HarnessError, with_world
 from recsim_envs.sequential.family import FAMILY
@@ -30,6 +31,7 @@ from recsim_envs.sequential.observation import flatten_obs
 class SequentialHarness(FamilyHarness):
     description = FAMILY
     behaviour_keys = frozenset({"policy", "temperature", "llm_alignment"})
+    view_class = SessionView
 
     def behaviour_policy(self, env: gym.Env, settings: dict[str, Any],
                          seed: int) -> BehaviourPolicy:

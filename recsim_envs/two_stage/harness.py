@@ -22,6 +22,7 @@ from recsim_envs.core.policies import (
     SoftmaxPolicy,
     UniformPolicy,
 )
+from recsim_envs.data.views import TwoStageView
 from recsim_envs.evaluation.contract import AgentHandle, Deployment
 from recsim_envs.evaluation.harness import FamilyHarness, HarnessError
 from recsim_envs.two_stage.family import FAMILY
@@ -35,6 +36,7 @@ probability is in the top 10% of the first batch's."""
 class TwoStageHarness(FamilyHarness):
     description = FAMILY
     behaviour_keys = frozenset({"policy", "temperature", "epsilon", "precision"})
+    view_class = TwoStageView
 
     def behaviour_policy(self, env: gym.Env, settings: dict[str, Any],
                          seed: int) -> BehaviourPolicy:

@@ -27,6 +27,7 @@ import gymnasium as gym
 import numpy as np
 
 from recsim_envs.evaluation.contract import AgentHandle
+from recsim_envs.evaluation.harness import harness_of_env, with_world
 from recsim_envs.evaluation.online import evaluate
 
 
@@ -165,13 +166,17 @@ class OnlineConfig:
 
 
 def run_online(agent: Any, config: OnlineConfig) -> LearningCurve:
-    """:func:`run_sessions` with an :class:`OnlineConfig` (all held-out users by default)."""
+    """:func:`run_sessions` with an :class:`OnlineConfig` (all held-out users by default),
+    every environment over one world built here."""
+    harness = harness_of_env(config.env_id)
+    kwargs = with_world(config.env_kwargs,
+                        harness.build_world(config.env_id, config.env_kwargs))
     n_eval = config.n_eval_users
     if not n_eval:
-        env = gym.make(config.env_id, **{**config.env_kwargs, "with_text": False})
+        env = gym.make(config.env_id, **{**kwargs, "with_text": False})
         n_eval = len(env.unwrapped.world.test_users)
         env.close()
-    return run_sessions(agent, config.env_id, config.env_kwargs, n_epochs=config.n_epochs,
+    return run_sessions(agent, config.env_id, kwargs, n_epochs=config.n_epochs,
                         episodes_per_epoch=config.episodes_per_epoch, seed=config.seed,
                         n_eval=n_eval, eval_seed=config.eval_seed)
 

@@ -1,8 +1,10 @@
 """Off-policy evaluation on logged data: one-step and session estimators, and FQE.
 
 Usable on any logs (numpy arrays); nothing here depends on the benchmark runner. Every
-estimator returns an :class:`OffPolicyEstimate` with a 95% bootstrap interval and follows the
-support rule of :mod:`recsim_envs.ope.estimate`. ``recsim_envs.ope.fqe`` (torch) is imported
+estimator returns an :class:`OffPolicyEstimate` with a bootstrap interval (labelled
+``calibrated`` where it is a 95% interval over logs) and a support status of
+:mod:`recsim_envs.ope.estimate`; :func:`estimate_policy` estimates a fitted agent on a logged
+dataset of any family. ``recsim_envs.ope.fqe`` (torch) is imported
 on first use, so importing this package stays light.
 """
 
@@ -20,7 +22,8 @@ from recsim_envs.ope.bandit import (
     kernel_is,
     snips,
 )
-from recsim_envs.ope.estimate import MIN_ESS, OffPolicyEstimate
+from recsim_envs.ope.crossfit import cross_fit
+from recsim_envs.ope.estimate import MIN_ESS, OffPolicyEstimate, support_masses, support_status
 from recsim_envs.ope.sessions import (
     SessionLog,
     epsilon_soften,
@@ -38,6 +41,7 @@ __all__ = [
     "OffPolicyEstimate",
     "SessionLog",
     "bandit_estimates",
+    "cross_fit",
     "dm",
     "dr",
     "effective_sample_size",
@@ -50,6 +54,8 @@ __all__ = [
     "sequential_dm",
     "sequential_dr",
     "snips",
+    "support_masses",
+    "support_status",
     "wpdis",
     *_FQE_NAMES,
 ]

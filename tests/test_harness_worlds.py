@@ -139,3 +139,23 @@ def test_each_built_in_harness_logs_and_views_its_own_data(family, env_id, kwarg
     assert type(harness.view(data)) is harness.view_class
     with pytest.raises(HarnessError, match="unknown behaviour setting"):
         harness.behaviour_policy(env, {"policy": "uniform", "temprature": 1.0}, 0)
+
+
+def test_logs_become_interactions_as_their_family_says():
+    import gymnasium as gym
+
+    from recsim_envs.data import collect_sessions
+    from recsim_envs.sequential.behaviour import sequential_behaviour_policy
+    from recsim_envs.worlds import from_logged_dataset
+    from recsim_envs.worlds.table import TableError
+
+    env = gym.make("recsim_envs/SequentialRec-v0", n_users=50, n_items=30)
+    data = collect_sessions(env, sequential_behaviour_policy(env), 40, 0)
+    table = from_logged_dataset(data)
+    # the user id is the first context column; ratings of 4 and 5 are positives
+    assert len(table.user_ids) == len(np.unique(data.context[:, 0]))
+    assert table.label_rule == "reward >= 4"
+    np.testing.assert_array_equal(table.label, (data.reward >= 4).astype(np.float32))
+    data.meta.info["family"] = "unknown"
+    with pytest.raises(TableError, match="unknown family"):
+        from_logged_dataset(data)

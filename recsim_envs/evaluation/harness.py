@@ -109,6 +109,19 @@ class FamilyHarness(ABC):
             raise HarnessError(f"the {self.name!r} family declares no typed view of its logs")
         return self.view_class.of(dataset)
 
+    def interactions(self, dataset: LoggedDataset
+                     ) -> tuple[np.ndarray, np.ndarray | None, str, np.ndarray]:
+        """The logs as user-item interactions (:func:`recsim_envs.worlds.from_logged_dataset`).
+
+        Returns ``user`` (n,) int64 indices, the users' features (n_users, d) or None,
+        the label rule and the labels (n,) bool. One-step logs identify a user by their
+        context row (identical contexts are one user, whose features it is); a click is a
+        reward > 0.
+        """
+        ids, user = np.unique(dataset.context, axis=0, return_inverse=True)
+        return (user.ravel(), np.clip(ids, -5, 5).astype(np.float32), "reward > 0",
+                np.asarray(dataset.reward) > 0)
+
     @abstractmethod
     def deployment(self, env: gym.Env, policy: BehaviourPolicy,
                    settings: dict[str, Any]) -> Deployment:

@@ -51,6 +51,16 @@ class SequentialHarness(FamilyHarness):
     def log(self, env: gym.Env, policy: BehaviourPolicy, n: int, seed: int) -> LoggedDataset:
         return collect_sessions(env, policy, n, seed)
 
+    def interactions(self, dataset: LoggedDataset
+                     ) -> tuple[np.ndarray, np.ndarray | None, str, np.ndarray]:
+        """Sessions' rows as interactions: the user id is the first context column; a
+        rating of 4 or more (or a click, for 0/1 rewards) is a positive."""
+        _, user = np.unique(dataset.context[:, 0].astype(np.int64), return_inverse=True)
+        reward = np.asarray(dataset.reward)
+        if reward.max() > 1:
+            return user, None, "reward >= 4", reward >= 4
+        return user, None, "reward > 0", reward > 0
+
     def deployment(self, env: gym.Env, policy: BehaviourPolicy,
                    settings: dict[str, Any]) -> Deployment:
         alignment = float(settings.get("llm_alignment", 0.5))

@@ -3,9 +3,10 @@
 - :func:`from_movielens`: a MovieLens folder in a published layout (ML-100K or ML-1M),
   read by :mod:`recsim_envs.two_stage.movielens_data` (with its completeness checks); user features
   are the demographics (categorical), item features the release year and genres.
-- :func:`from_logged_dataset`: logs of this suite. Sequential logs carry the user id in
-  the first context column; two-stage and prompt logs identify a user by their context
-  row (identical contexts are one user), and ``system["item_features"]`` are the items'.
+- :func:`from_logged_dataset`: logs of this suite; the family's harness says who the users
+  are and what a positive is (sequential logs carry the user id in the first context
+  column; one-step logs identify a user by their context row), and
+  ``system["item_features"]`` are the items'.
 - :func:`from_arrays`: plain arrays (what the two above build on).
 """
 
@@ -106,27 +107,22 @@ def from_movielens(data_dir: str | os.PathLike, dataset: str = "auto") -> Intera
 
 
 def from_logged_dataset(dataset) -> InteractionTable:
-    """Logged rounds of this suite as interactions (label: reward > 0)."""
-    ctx = dataset.context
+    """Logged rounds of this suite as interactions: who the users are and what a positive
+    is are the family's (its harness's ``interactions``)."""
+    from recsim_envs.evaluation.harness import get_harness
+
     family = dataset.meta.info.get("family", "")
-    if family == "sequential":
-        raw_user = ctx[:, 0].astype(np.int64)
-        ids, user = np.unique(raw_user, return_inverse=True)
-        uf = None
-    else:
-        ids, user = np.unique(ctx, axis=0, return_inverse=True)
-        uf = np.clip(ids, -5, 5).astype(np.float32)
+    try:
+        harness = get_harness(family)
+    except ValueError as exc:
+        raise TableError(f"LoggedDataset from {dataset.meta.env_id}: {exc}") from exc
+    user, uf, label_rule, label = harness.interactions(dataset)
     item_ids, item = np.unique(dataset.action, return_inverse=True)
     itf = dataset.system.get("item_features")
     if itf is not None:
         itf = np.asarray(itf, np.float32)[item_ids]
-    if family == "sequential":
-        label_rule = "reward >= 4" if dataset.reward.max() > 1 else "reward > 0"
-        label = dataset.reward >= 4 if dataset.reward.max() > 1 else dataset.reward > 0
-    else:
-        label_rule, label = "reward > 0", dataset.reward > 0
     return from_arrays(
-        user.ravel(), item, label.astype(np.float32), value=dataset.reward,
+        user, item, np.asarray(label).astype(np.float32), value=dataset.reward,
         user_features=uf, item_features=itf, label_rule=label_rule,
         source=f"LoggedDataset from {dataset.meta.env_id}",
     )

@@ -6,7 +6,8 @@
   (world, logs, online measurement and learning, off-policy inputs) the evaluation and the
   benchmark runner call.
 - :mod:`~recsim_envs.evaluation.online`: :func:`evaluate` -> :class:`EvalResult`.
-- :mod:`~recsim_envs.evaluation.learning`: the online learning phase of sequential agents.
+- :mod:`~recsim_envs.evaluation.learning`: the online learning phase (sessions with a learning
+  curve, or batched one-step rounds).
 """
 
 from recsim_envs.evaluation.contract import (

@@ -86,6 +86,12 @@ class FamilyHarness(ABC):
         """Where a data-backed world's files came from (None for drawn worlds)."""
         return None
 
+    def agent_env(self, env_id: str, env_kwargs: dict[str, Any]) -> gym.Env:
+        """One environment as an agent that learns online sees it (what the harness's
+        environment factory hands to episode learners); ``env_kwargs`` may hold
+        ``built_world``."""
+        return gym.make(env_id, **env_kwargs)
+
     # ------------------------------------------------------------------ logs
     def check_behaviour_keys(self, settings: dict[str, Any]) -> None:
         unknown = sorted(set(settings) - set(self.behaviour_keys))

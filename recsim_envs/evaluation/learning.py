@@ -78,10 +78,9 @@ class LearningCurve:
 
 
 def make_flat_env(env_id: str, **env_kwargs: Any) -> gym.Env:
-    """A sequential environment as agents see it: flat ``Box`` observations, no text."""
-    from recsim_envs.sequential.observation import SequentialFlatObservation
-
-    return SequentialFlatObservation(gym.make(env_id, **{**env_kwargs, "with_text": False}))
+    """An environment as agents see it (the family harness's ``agent_env``; sequential:
+    flat ``Box`` observations, no text)."""
+    return harness_of_env(env_id).agent_env(env_id, env_kwargs)
 
 
 def run_sessions(agent: Any, env_id: str, env_kwargs: dict[str, Any], *, n_epochs: int,

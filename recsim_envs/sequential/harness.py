@@ -25,7 +25,7 @@ from recsim_envs.data.views import SessionView
 from recsim_envs.evaluation.contract import AgentHandle, Deployment
 from recsim_envs.evaluation.harness import FamilyHarness, HarnessError, with_world
 from recsim_envs.sequential.family import FAMILY
-from recsim_envs.sequential.observation import flatten_obs
+from recsim_envs.sequential.observation import SequentialFlatObservation, flatten_obs
 
 
 class SequentialHarness(FamilyHarness):
@@ -47,6 +47,10 @@ class SequentialHarness(FamilyHarness):
                                                seed=seed % (2**31))
         raise HarnessError(f"unknown behaviour policy {kind!r} for the sequential family; "
                            "use 'softmax' or 'uniform'")
+
+    def agent_env(self, env_id: str, env_kwargs: dict[str, Any]) -> gym.Env:
+        """Flat ``Box`` observations (:class:`SequentialFlatObservation`), no text."""
+        return SequentialFlatObservation(gym.make(env_id, **{**env_kwargs, "with_text": False}))
 
     def log(self, env: gym.Env, policy: BehaviourPolicy, n: int, seed: int) -> LoggedDataset:
         return collect_sessions(env, policy, n, seed)

@@ -61,11 +61,12 @@ def test_every_registered_environment_belongs_to_one_family():
 
 @pytest.mark.parametrize("name", agents.registered())
 def test_every_registered_agent_is_accepted_by_the_harness(name):
-    # the runner wraps every agent in AgentHandle before fitting it; a built-in agent that
-    # the contract refuses could never run in a benchmark
-    from recsim_envs.evaluation import AgentHandle
+    # the runner wraps every agent as below before fitting it; a built-in agent that the
+    # contract refuses could never run in a benchmark
+    from benchmarks.plugins import wrap_agent
 
-    handle = AgentHandle(agents.make(name))
+    handle = wrap_agent(agents.make(name), name)
     assert handle.name == name
+    assert not handle.plain_fit  # built-in agents take the deployment
     if handle.privileged:  # a skyline says how it reaches the live environment
-        assert hasattr(handle.agent, "bind_env") or handle.online or handle.episodic
+        assert handle.binds_env or handle.online or handle.episodic

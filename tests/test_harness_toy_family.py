@@ -18,7 +18,18 @@ AGENTS = "tests.toy_family.agents"
 
 @pytest.fixture(scope="module")
 def rows():
+    import gymnasium as gym
+
+    from recsim_envs.families import FAMILIES
+
     toy_family.register()
+    yield _run()
+    # leave the suite's registries as they were (the registry tests list every id)
+    del FAMILIES["toy"]
+    del gym.registry[toy_env.ENV_ID]
+
+
+def _run():
     spec = BenchmarkSpec(
         name="toy", family="toy",
         envs=(EnvSpec("small", "recsim_envs/ToyBandit-v0", {"n_actions": 4, "dim": 3}),),

@@ -84,10 +84,20 @@ def test_an_unknown_world_or_too_many_prompts_is_refused():
         gym.make("recsim_envs/PromptSentenceParaphrase-v0", world="keywords")
 
 
-def test_a_rebuilt_world_reuses_its_table_and_gives_the_same_values(para):
+def test_a_shared_world_reuses_its_table_and_a_rebuilt_one_gives_the_same_values(para):
+    # no process-wide cache: a world passed as built_world is reused, one rebuilt from the
+    # same settings is equal element-wise
+    from recsim_envs.prompt.text_envs import PromptSentenceParaphraseEnv
+
+    world = PromptSentenceParaphraseEnv.build_world(**SMALL)
+    shared = gym.make("recsim_envs/PromptSentenceParaphrase-v0", **SMALL,
+                      built_world=world).unwrapped
+    assert shared.group_embeddings is world.world["group_embeddings"]
     again = gym.make("recsim_envs/PromptSentenceParaphrase-v0", **SMALL).unwrapped
-    assert again.group_embeddings is para.group_embeddings  # cached, not rebuilt
+    assert again.group_embeddings is not para.group_embeddings
+    np.testing.assert_array_equal(again.group_embeddings, para.group_embeddings)
     np.testing.assert_array_equal(again.eval_reward_matrix, para.eval_reward_matrix)
+    np.testing.assert_array_equal(shared.eval_reward_matrix, para.eval_reward_matrix)
 
 
 # ---------------------------------------------------------------- diagnostics

@@ -47,7 +47,7 @@ class SessionCalibrationConfig:
     n_train: int = 250
     n_sessions: int = 100
     n_logs: int = 50
-    sessions_per_user: int = 10
+    sessions_per_user: int = 200
     temperature: float = 0.5
     seed: int = 0
 

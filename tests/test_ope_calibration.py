@@ -38,7 +38,7 @@ def test_coverage_table_by_hand():
     assert (row.n_logs, row.n_shown, row.n_calibrated) == (4, 3, 2)
     assert row.coverage == pytest.approx(2 / 3)
     assert row.coverage_calibrated == pytest.approx(1 / 2)
-    assert row.bias == pytest.approx(((0.05 + 0.25 - 0.05) / 3))
+    assert row.bias == pytest.approx((0.05 + 0.25 - 0.05) / 3)
     assert row.width == pytest.approx(0.2)
     assert (row.supported, row.low_ess, row.no_support) == (0.5, 0.25, 0.25)
     assert calibration_failures([row]) == [

@@ -159,3 +159,15 @@ def test_logs_become_interactions_as_their_family_says():
     data.meta.info["family"] = "unknown"
     with pytest.raises(TableError, match="unknown family"):
         from_logged_dataset(data)
+
+
+def test_a_measurement_option_the_family_does_not_know_is_named():
+    import agents
+    from recsim_envs.evaluation import HarnessError, evaluate
+
+    env_id, kw = "recsim_envs/TwoStageSynthetic-v0", {"n_items": 30, "n_candidates": 3}
+    with pytest.raises(HarnessError, match="ranking_k.*known: ranking_ks"):
+        evaluate(agents.make("oracle"), env_id, kw, n_users=5, ranking_k=(5,))
+    with pytest.raises(HarnessError, match="takes no options"):
+        evaluate(agents.make("uniform"), "recsim_envs/PromptSentence-v0", {"n_prompts": 20},
+                 n_users=5, ranking_ks=(5,))

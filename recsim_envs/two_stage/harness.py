@@ -79,6 +79,9 @@ class TwoStageHarness(FamilyHarness):
         ground truth is click probability >= this (None: the environment's own, else the
         0.9 quantile of the first batch's click probabilities over all items).
         """
+        if options:
+            raise HarnessError(f"unknown two-stage measurement option(s) {sorted(options)}; "
+                               "known: ranking_ks, positive_threshold")
         base = venv.unwrapped
         num_envs = venv.num_envs
         obs, _ = venv.reset(seed=seed)

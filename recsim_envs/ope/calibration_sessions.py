@@ -8,7 +8,7 @@ agent's mean session return over the evaluation users, computed exactly on the w
 (``sessions_per_user`` sessions of every evaluation user: exact for deterministic agents,
 a Monte Carlo mean for stochastic ones, whose standard error the table prints).
 
-Coverage (OBP's and SCOPE-RL's test of an interval, ``/work/shared/reference/ope.md``): the
+Coverage (OBP's and SCOPE-RL's test of an interval, docs/ope.md "Sequential estimates"): the
 share of replicate logs whose interval holds the truth, with its 95% Wilson interval over
 the logs. Run ``python -m recsim_envs.ope.calibration_sessions --help``.
 """

@@ -40,9 +40,9 @@ INTERVAL_CALIBRATED = {"ips": False, "snips": True, "dm": False, "dr": True}
 """Whether each estimator's interval is a 95% interval over logs in this family. The rule:
 True only where the calibration (``tests/test_ope_calibration.py``, slow: 200 replicate
 logs of the quick world, targets random / logging / ce) measured >= 90% coverage for every
-target, and the test fails if a True here measures below. Measured (docs/ope.md): IPS 0.85
+target, and the test fails if a True here measures below. Measured (docs/ope.md): IPS 0.84
 on ``ce`` (heavy-tailed weights: the percentile bootstrap of a skewed mean under-covers),
-DM 0.00-0.83 (the reward model's bias is in no bootstrap over rounds). Per estimate, IPS-type
+DM 0.00-0.87 (the reward model's bias is in no bootstrap over rounds). Per estimate, IPS-type
 intervals are also labelled not calibrated with low ESS or thin mass
 (:mod:`recsim_envs.ope.bandit`)."""
 _NOT_CALIBRATED = ("not a 95% interval over logs: the two-stage calibration measured this "

@@ -240,14 +240,14 @@ def test_fit_rejects_data_without_positive_rewards(dataset):
 def test_fit_rejects_zero_or_missing_propensities(dataset, value):
     pscore = dataset.pscore.copy()
     pscore[5] = value
-    with pytest.raises(AgentError, match="propensities are zero, missing"):
+    with pytest.raises(AgentError, match="A zero or missing propensity"):
         agents.make("ips").fit(_copy(dataset, pscore=pscore))
 
 
 def test_fit_rejects_item_ids_outside_the_catalogue(dataset):
     action = dataset.action.copy()
     action[3] = SMALL["n_items"] + 4
-    with pytest.raises(AgentError, match="outside the catalogue"):
+    with pytest.raises(AgentError, match=r"'action' must lie in \[0, "):
         agents.make("ce").fit(_copy(dataset, action=action))
 
 

@@ -20,19 +20,22 @@ TRUTH = np.array([[0.05, 0.60, 0.30, 0.90, 0.10, 0.40],
 LOGGING = np.array([0.40, 0.30, 0.05, 0.05, 0.10, 0.10])  # rarely shows the best items
 
 
-def _table_dataset(n: int, seed: int, protocol: str | None = None) -> LoggedDataset:
+def _table_dataset(n: int, seed: int, protocol: str | None = None,
+                   logged_per_user: int = 1) -> LoggedDataset:
     rng = np.random.default_rng(seed)
     user = rng.integers(0, 2, n)
     action = rng.choice(6, size=n, p=LOGGING)
     reward = (rng.random(n) < TRUTH[user, action]).astype(np.float32)
     info = {"family": "two_stage", "n_candidates": 2, "obs_dim": 2}
-    if protocol:
-        info.update(protocol=protocol, logged_per_user=1)
+    width = 2
+    if protocol:  # the paper's protocol: candidates hold the visit's logged items
+        info.update(protocol=protocol, logged_per_user=logged_per_user)
+        width = logged_per_user
     return LoggedDataset(
         context=np.eye(2, dtype=np.float32)[user], action=action.astype(np.int64),
         pscore=LOGGING[action], reward=reward, expected_reward=TRUTH[user, action],
         meta=DatasetMeta("toy", {}, 6, "fixed", info=info),
-        extras={"candidates": np.stack([action, action], axis=1).astype(np.int32)},
+        extras={"candidates": np.stack([action] * width, axis=1).astype(np.int32)},
         system={"item_features": np.eye(6, dtype=np.float32),
                 # ranker score = item id: the ranker shows the highest id it is offered
                 "ranker_weights": np.vstack([np.zeros((2, 7)),
@@ -93,8 +96,7 @@ def test_linear_ips_rejects_invalid_settings(bad):
 
 
 def test_split_keeps_each_logged_visit_on_one_side():
-    ds = _table_dataset(100, seed=0, protocol="without_replacement")
-    ds.meta.info["logged_per_user"] = 5
+    ds = _table_dataset(100, seed=0, protocol="without_replacement", logged_per_user=5)
     split = split_rows(ds, 0.2, seed=0)
     assert len(split.valid) == 20 and len(split.train) == 80
     assert set(np.unique(split.valid // 5)).isdisjoint(np.unique(split.train // 5))

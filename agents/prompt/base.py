@@ -89,7 +89,7 @@ def check_prompt_dataset(dataset: LoggedDataset, agent: str) -> None:
         raise AgentError(f"{agent} learns from a LoggedDataset, got {type(dataset).__name__}")
     if len(dataset) == 0:
         raise AgentError(f"{agent} got an empty dataset")
-    family = dataset.meta.info.get("family")
+    family = dataset.family
     if family not in (None, FAMILY.name):
         raise AgentError(
             f"{agent} learns prompt policies; the dataset comes from the {family!r} family "

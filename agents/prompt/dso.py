@@ -48,6 +48,7 @@ from recsim_envs.data import LoggedDataset
 from recsim_envs.data.dataset import DatasetError
 from recsim_envs.prompt.text.diagnostics import AUTHORS_TAU
 from recsim_envs.prompt.text.kernel import KERNELS, kernel_distance, kernel_values
+from recsim_envs.prompt.view import PromptView
 
 DENSITIES = ("auto", "model", "mc")
 BANDWIDTH_RULES = ("within_query", "fixed", "median")
@@ -145,8 +146,8 @@ class DSO(PromptPolicyAgent):
         """Learn from logged rounds, writing fresh sentences with the frozen ``generator``.
 
         Args:
-            dataset: logged prompt rounds with ``extras['sentence_embedding']`` (n, d_s) and
-                ``extras['pi_b']`` (n, n_prompts), and ``meta.info['query_slice']``.
+            dataset: logged prompt rounds whose :class:`PromptView` holds the
+                ``sentence_embedding`` (n, d_s), ``pi_b`` (n, n_prompts) and ``query_slice``.
             deployment: the deployed system; its ``generator`` is the frozen generator.
             generator: the frozen generator handle (``generate(query, prompt_ids, rng)``)
                 given directly; defaults to the deployment's, then ``self.generator``.
@@ -170,29 +171,30 @@ class DSO(PromptPolicyAgent):
         import time
 
         super()._prepare(dataset, generator, **kwargs)
-        if "sentence_embedding" not in dataset.extras:
+        view = PromptView.of(dataset)
+        if view.sentence_embedding is None:
             raise DatasetError(
                 "dso needs the logged sentences: the dataset has no extras['sentence_embedding'] "
                 f"(it has {sorted(dataset.extras)}); collect it from a prompt environment, "
                 "whose log_rounds records the embedding of each generated sentence"
             )
-        if "pi_b" not in dataset.extras:
+        if view.pi_b is None:
             raise DatasetError(
                 "dso estimates pi_0(phi(s)|x) by writing sentences under the behaviour policy and "
                 "needs its full distribution extras['pi_b'] (n, n_prompts); collect with "
                 "log_pi_b=True"
             )
-        qs = dataset.meta.info.get("query_slice")
+        qs = view.query_slice
         if qs is None:
             raise DatasetError(
                 "dso needs meta.info['query_slice'] (where the query sits in the context) to "
                 "feed the generator; collect the data from a prompt environment"
             )
-        self._check_generator(dataset)
+        self._check_generator(view)
         cfg = self.config
         self._query = dataset.context[:, qs[0] : qs[1]].astype(np.float64)
-        self._sent = dataset.extras["sentence_embedding"].astype(np.float64)
-        self._pi_b = dataset.extras["pi_b"].astype(np.float64)
+        self._sent = view.sentence_embedding.astype(np.float64)
+        self._pi_b = view.pi_b.astype(np.float64)
         text = bool(np.all(np.abs(np.linalg.norm(self._sent, axis=1) - 1.0) < 1e-3))
         self.embedding_noise = (cfg.embedding_noise if cfg.embedding_noise is not None
                                 else (0.0 if text else 1.0))
@@ -222,19 +224,19 @@ class DSO(PromptPolicyAgent):
         d = kernel_distance(self._noisy(self._sent[rows]), self._noisy(other))
         return float(np.median(d[d > 0])) if np.any(d > 0) else 1.0
 
-    def _check_generator(self, dataset: LoggedDataset) -> None:
+    def _check_generator(self, view: PromptView) -> None:
+        n_prompts = view.dataset.meta.n_actions
         g = self.generator
         if g is None or not hasattr(g, "generate"):
             raise AgentError(
                 "dso needs the frozen generator to write sentences for sampled prompts: pass "
                 "fit(dataset, generator=env.unwrapped.generator) (or set agent.generator)"
             )
-        if int(getattr(g, "n_prompts", dataset.meta.n_actions)) != dataset.meta.n_actions:
+        if int(getattr(g, "n_prompts", n_prompts)) != n_prompts:
             raise AgentError(
-                f"the generator knows {g.n_prompts} prompts; the data has "
-                f"{dataset.meta.n_actions}"
+                f"the generator knows {g.n_prompts} prompts; the data has {n_prompts}"
             )
-        d_s = dataset.extras["sentence_embedding"].shape[1]
+        d_s = view.sentence_embedding.shape[1]
         if int(getattr(g, "dim_sentence", d_s)) != d_s:
             raise AgentError(
                 f"the generator writes {g.dim_sentence}-dimensional embeddings; the logged "

@@ -28,6 +28,7 @@ from agents.prompt.base import PromptPGConfig, PromptPolicyAgent, clipped_weight
 from recsim_envs.data import LoggedDataset
 from recsim_envs.data.dataset import DatasetError
 from recsim_envs.prompt.text.regressor import PromptRewardRegressor, RegressorConfig
+from recsim_envs.prompt.view import PromptView
 
 # ---------------------------------------------------------------------- reward regressor
 PROMPT_FEATURES = ("logged", "random")
@@ -55,19 +56,13 @@ class RegressionPGConfig(PromptPGConfig):
 
 
 def fit_regressor(dataset: LoggedDataset, config: PromptPGConfig, agent: str):
-    """q_hat on [x, q, e_a] fit on the logged rows (needs ``system['prompt_embeddings']``;
+    """q_hat on [x, q, e_a] fit on the logged rows (the view's ``prompt_embeddings``;
     replaced by a random code per prompt where ``config.prompt_features == "random"``)."""
-    if "prompt_embeddings" not in dataset.system:
-        raise DatasetError(
-            f"{agent} needs the prompt features system['prompt_embeddings'] (n_prompts, d) to "
-            "fit its reward regressor; collect the data from a prompt environment"
-        )
-    emb = dataset.system["prompt_embeddings"]
-    if emb.shape[0] != dataset.meta.n_actions:
-        raise DatasetError(
-            f"system['prompt_embeddings'] has {emb.shape[0]} rows for "
-            f"{dataset.meta.n_actions} prompts"
-        )
+    try:
+        emb = PromptView.of(dataset).prompt_embeddings  # checked: (n_prompts, d)
+    except DatasetError as exc:
+        raise DatasetError(f"{agent} fits its reward regressor on the prompt features: "
+                           f"{exc}") from exc
     if getattr(config, "prompt_features", "logged") == "random":
         emb = np.random.default_rng([config.seed, 17]).standard_normal(emb.shape)
     reg = PromptRewardRegressor(emb, RegressorConfig(n_steps=config.regressor_steps))
@@ -201,21 +196,22 @@ class POTEC(PromptPolicyAgent):
         import torch
 
         super()._prepare(dataset, generator, **kwargs)
-        if "pi_b" not in dataset.extras:
+        view = PromptView.of(dataset)
+        if view.pi_b is None:
             raise DatasetError(
                 "potec needs the behaviour policy's full distribution (extras['pi_b'], "
                 "(n, n_prompts)) for cluster propensities; collect with log_pi_b=True"
             )
         self.regressor = fit_regressor(dataset, self.config, self.name)
         self.labels = kmeans(
-            dataset.system["prompt_embeddings"],
+            view.prompt_embeddings,
             self.config.n_clusters,
             self.config.kmeans_iters,
             self._np_rng,
         )
         k = int(self.labels.max()) + 1
         onehot = np.eye(k, dtype=np.float64)[self.labels]  # (P, K)
-        pscore_c = (dataset.extras["pi_b"].astype(np.float64) @ onehot)[
+        pscore_c = (view.pi_b.astype(np.float64) @ onehot)[
             np.arange(len(dataset)), self.labels[dataset.action]
         ]
         qhat = self.regressor.predict_all(dataset.context)

@@ -19,6 +19,7 @@ from agents.sequential.ialp.networks import ItemScorer, init_params
 from recsim_envs.core.threads import torch_threads
 from recsim_envs.data import LoggedDataset
 from recsim_envs.sequential.observation import ObsLayout
+from recsim_envs.sequential.view import SessionView
 
 
 @dataclass
@@ -57,10 +58,9 @@ class BehaviourCloning(BaseAgent):
         """Fit on ``dataset`` (its ``system`` must hold ``obs_layout`` and ``item_features``)."""
         if len(dataset) == 0:
             raise AgentError("behaviour cloning needs logged rounds; the dataset is empty")
-        dataset.require("obs_layout", "item_features", "item_category")
+        view = SessionView.of(dataset)
         c = self.config
-        self._build(ObsLayout.from_array(dataset.system["obs_layout"]),
-                    dataset.system["item_features"], dataset.system["item_category"],
+        self._build(view.obs_layout, view.item_features, view.item_category,
                     float(dataset.meta.env_kwargs.get("rating_max", 5.0)))
         if dataset.context.shape[1] != self.layout.dim:
             raise AgentError(f"contexts have {dataset.context.shape[1]} columns; expected "

@@ -18,9 +18,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from agents.base import AgentError, BaseAgent, as_batch
-from agents.sequential.reference import logged_layout
 from recsim_envs.data import LoggedDataset
 from recsim_envs.sequential.observation import ObsLayout
+from recsim_envs.sequential.view import SessionView
 from recsim_envs.sequential.world import CATEGORIES
 
 
@@ -136,10 +136,9 @@ class LinearQ(BaseAgent):
     Config: ClassVar[type] = LinearQConfig
 
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> LinearQ:
-        dataset.require("obs_layout", "item_features", "item_category")
-        self.layout = logged_layout(dataset)
-        self.features = ItemStateFeatures(self.layout, dataset.system["item_features"],
-                                          dataset.system["item_category"])
+        view = SessionView.of(dataset)
+        self.layout = view.obs_layout
+        self.features = ItemStateFeatures(self.layout, view.item_features, view.item_category)
         self.w = np.zeros(self.features.dim)
         self._rng = np.random.default_rng(self.config.seed)
         dim = self.layout.dim
@@ -148,9 +147,8 @@ class LinearQ(BaseAgent):
         self._pending: list[tuple] = []
         self.online_steps = self.online_episodes = 0
         if self.config.use_logs:
-            dataset.require("next_context", "terminated")
-            self._store(dataset.context, dataset.action, dataset.reward,
-                        dataset.extras["next_context"], dataset.extras["terminated"])
+            self._store(dataset.context, dataset.action, dataset.reward, view.next_context,
+                        view.terminated)
             self._refit(self.config.offline_iterations)
         self.fitted = True
         return self

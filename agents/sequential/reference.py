@@ -17,6 +17,7 @@ from agents.base import AgentError, BaseAgent, as_batch
 from recsim_envs.core.policies import sample_categorical
 from recsim_envs.data import LoggedDataset
 from recsim_envs.sequential.observation import ObsLayout
+from recsim_envs.sequential.view import SessionView
 
 # ---------------------------------------------------------------------- the stated quit rule
 
@@ -48,10 +49,9 @@ class StatedQuitRule:
                      max_same: int | None = None) -> StatedQuitRule:
         """The rule with the logged environment's public settings (``meta.env_kwargs``,
         else the environment's defaults); ``window`` / ``max_same`` override them."""
-        dataset.require("obs_layout", "item_category")
+        view = SessionView.of(dataset)
         kw = {**ENV_DEFAULT_QUIT, **dict(getattr(dataset.meta, "env_kwargs", {}) or {})}
-        return cls(ObsLayout.from_array(dataset.system["obs_layout"]),
-                   np.asarray(dataset.system["item_category"], np.int64),
+        return cls(view.obs_layout, np.asarray(view.item_category, np.int64),
                    int(window if window is not None else kw["quit_window"]),
                    int(max_same if max_same is not None else kw["max_same_category"]),
                    kw["quit_rule"] == "category")
@@ -76,12 +76,6 @@ class StatedQuitRule:
 # ---------------------------------------------------------------------- reference policies
 
 
-def logged_layout(dataset: LoggedDataset) -> ObsLayout:
-    """The flat observation layout ``dataset`` was logged with (``system["obs_layout"]``)."""
-    dataset.require("obs_layout")
-    return ObsLayout.from_array(dataset.system["obs_layout"])
-
-
 @dataclass
 class ReferenceConfig:
     """Settings of :class:`SeqRandom`, :class:`SeqOracle` and :class:`SeqLogging`: the
@@ -97,7 +91,7 @@ class SeqRandom(BaseAgent):
     Config: ClassVar[type] = ReferenceConfig
 
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> SeqRandom:
-        self.layout = logged_layout(dataset)
+        self.layout = SessionView.of(dataset).obs_layout
         self._rng = np.random.default_rng(self.config.seed)
         self.fitted = True
         return self
@@ -157,11 +151,10 @@ class NoRepeatPopular(BaseAgent):
     Config: ClassVar[type] = NoRepeatPopularConfig
 
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> NoRepeatPopular:
-        dataset.require("obs_layout", "item_category", "item_popularity")
         c = self.config
         self.rule = StatedQuitRule.from_dataset(dataset, c.quit_window, c.max_same_category)
         self.layout = self.rule.layout
-        self.popularity = np.asarray(dataset.system["item_popularity"], np.float64)
+        self.popularity = np.asarray(SessionView.of(dataset).item_popularity, np.float64)
         self.fitted = True
         return self
 
@@ -188,7 +181,7 @@ class SeqOracle(BaseAgent):
     offline: ClassVar[bool] = False
 
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> SeqOracle:
-        self.layout = logged_layout(dataset)
+        self.layout = SessionView.of(dataset).obs_layout
         self._dyn = None
         self.fitted = True
         return self
@@ -234,7 +227,7 @@ class SeqLogging(BaseAgent):
         if self.policy is None:
             raise AgentError("seq_logging replays the behaviour policy: fit(dataset, "
                              "deployment) with deployment.behaviour set")
-        self.layout = logged_layout(dataset)
+        self.layout = SessionView.of(dataset).obs_layout
         self._rng = np.random.default_rng(self.config.seed)
         self.fitted = True
         return self

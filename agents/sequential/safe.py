@@ -25,6 +25,7 @@ from agents.base import BaseAgent, as_batch
 from agents.sequential.reference import StatedQuitRule, check_quit_rule_settings
 from recsim_envs.core.policies import sample_categorical
 from recsim_envs.data import LoggedDataset
+from recsim_envs.sequential.view import SessionView
 from recsim_envs.sequential.world import CATEGORIES
 
 
@@ -73,11 +74,10 @@ class _SafeBase(BaseAgent):
     Config: ClassVar[type] = SafeConfig
 
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> _SafeBase:
-        dataset.require("obs_layout", "item_category", "item_popularity")
         c = self.config
         self.rule = StatedQuitRule.from_dataset(dataset, c.quit_window, c.max_same_category)
         self.layout = self.rule.layout
-        self.popularity = np.asarray(dataset.system["item_popularity"], np.float64)
+        self.popularity = np.asarray(SessionView.of(dataset).item_popularity, np.float64)
         self._rng = np.random.default_rng(c.seed)
         self.fitted = True
         return self

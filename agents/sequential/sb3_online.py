@@ -32,11 +32,11 @@ import gymnasium as gym
 import numpy as np
 
 from agents.base import AgentError, BaseAgent, as_batch
-from agents.sequential.reference import logged_layout
 from recsim_envs.core.policies import sample_categorical
 from recsim_envs.core.threads import torch_threads
 from recsim_envs.data import LoggedDataset
 from recsim_envs.sequential.observation import ObsLayout
+from recsim_envs.sequential.view import SessionView
 
 
 @dataclass
@@ -90,7 +90,7 @@ class _SB3Online(BaseAgent):
 
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> _SB3Online:
         """Read the observation layout only (these baselines learn online from scratch)."""
-        self.layout = logged_layout(dataset)
+        self.layout = SessionView.of(dataset).obs_layout
         self.model = None
         self._rng = np.random.default_rng(self.config.seed)
         self.fitted = True

@@ -22,10 +22,10 @@ softmax(logits / e) with the logged item added, and q is the ranker's softmax re
 to the set. Everything but log p_theta is detached, as in the authors' code.
 
 What an agent reads from the :class:`~recsim_envs.data.LoggedDataset`: ``context``,
-``action`` (the item the ranker showed first), ``pscore``, ``reward``, ``extras["candidates"]``
-(only its width k), ``system["item_features"]`` and ``system["ranker_weights"]`` (the deployed
-ranker is known to the system's owners), ``meta.info`` (family, n_candidates, obs_dim). It
-never reads ``expected_reward``.
+``action`` (the item the ranker showed first), ``pscore``, ``reward`` and, through its
+:class:`~recsim_envs.two_stage.view.TwoStageView`, ``n_candidates`` (k), ``item_features``
+and ``ranker_weights`` (the deployed ranker is known to the system's owners). It never reads
+``expected_reward``.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import torch
 from agents.base import AgentError, BaseAgent, as_batch
 from agents.networks import TwoTower, init_from_generator
 from agents.two_stage.config import GeneratorConfig  # noqa: F401  (re-exported)
-from agents.two_stage.data import TwoStageShapes, check_two_stage_dataset
+from agents.two_stage.data import TwoStageShapes, two_stage_view
 from agents.two_stage.selection import ShownItemSNIPS, better, split_rows
 from recsim_envs.data import LoggedDataset
 
@@ -159,7 +159,8 @@ class CandidateGenerator(BaseAgent):
         ``rows``: the logged rows to train on (default all); their positives are used.
         """
         cfg = self.config
-        shapes = check_two_stage_dataset(dataset, cfg.n_candidates)
+        view = two_stage_view(dataset, cfg.n_candidates)
+        shapes = TwoStageShapes.of(view)
         rows = np.arange(len(dataset)) if rows is None else np.asarray(rows, dtype=np.int64)
         pos = rows[np.asarray(dataset.reward)[rows] > 0]
         if len(pos) == 0:
@@ -173,14 +174,14 @@ class CandidateGenerator(BaseAgent):
         self.model = init_from_generator(
             TwoTower(
                 shapes.obs_dim,
-                torch.from_numpy(np.asarray(dataset.system["item_features"], dtype=np.float32)),
+                torch.from_numpy(np.asarray(view.item_features, dtype=np.float32)),
                 cfg.embed_dim,
                 cfg.hidden,
                 cfg.id_embedding,
             ),
             generator,
         )
-        self._set_ranker(np.asarray(dataset.system["ranker_weights"], dtype=np.float32))
+        self._set_ranker(np.asarray(view.ranker_weights, dtype=np.float32))
         params = self.model.parameters()
         if cfg.optimizer == "adagrad":
             self._optimizer = torch.optim.Adagrad(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -218,7 +219,7 @@ class CandidateGenerator(BaseAgent):
         agent ready to act (used to measure learning curves).
         """
         cfg = self.config
-        check_two_stage_dataset(dataset, cfg.n_candidates)  # before the split reads it
+        two_stage_view(dataset, cfg.n_candidates)  # before the split reads it
         rows, estimator = None, None
         if cfg.validation_fraction > 0:
             split = split_rows(dataset, cfg.validation_fraction, cfg.seed)

@@ -31,7 +31,7 @@ import numpy as np
 import torch
 
 from agents.base import BaseAgent, as_batch
-from agents.two_stage.data import TwoStageShapes, check_two_stage_dataset
+from agents.two_stage.data import TwoStageShapes, two_stage_view
 from agents.two_stage.selection import ShownItemSNIPS, better, split_rows
 from recsim_envs.data import LoggedDataset
 from recsim_envs.two_stage.ranker import with_bias_column
@@ -120,10 +120,10 @@ class LinearIPS(BaseAgent):
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> LinearIPS:
         """Choose the clip on a validation split, refit W on every logged row (clicks and
         non-clicks); returns self. ``self.selection`` records each clip's estimate."""
-        self.shapes = check_two_stage_dataset(dataset)
+        view = two_stage_view(dataset)
+        self.shapes = TwoStageShapes.of(view)
         cfg = self.config
-        self.item_features = with_bias_column(
-            np.asarray(dataset.system["item_features"], dtype=np.float64))
+        self.item_features = with_bias_column(np.asarray(view.item_features, dtype=np.float64))
         clip = cfg.clip_grid[0]
         self.selection = {"clip": clip, "validation_snips": {}}
         if len(cfg.clip_grid) > 1:

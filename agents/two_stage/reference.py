@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from agents.base import AgentError, BaseAgent, as_batch
-from agents.two_stage.data import TwoStageShapes, check_two_stage_dataset
+from agents.two_stage.data import TwoStageShapes, two_stage_view
 from recsim_envs.core.policies import BehaviourPolicy, sample_categorical
 from recsim_envs.data import LoggedDataset
 
@@ -52,7 +52,7 @@ class _ReferenceAgent(BaseAgent):
 
     def fit(self, dataset: LoggedDataset, deployment: Any = None) -> _ReferenceAgent:
         """Read the system's shapes (and, for some, statistics) from the logs; returns self."""
-        self.shapes = check_two_stage_dataset(dataset)
+        self.shapes = TwoStageShapes.of(two_stage_view(dataset))
         self._deployment = deployment
         self._fit(dataset)
         self.fitted = True

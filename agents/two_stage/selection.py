@@ -27,6 +27,7 @@ import numpy as np
 
 from recsim_envs.data import LoggedDataset
 from recsim_envs.two_stage.ranker import greedy_slate, with_bias_column
+from recsim_envs.two_stage.view import TwoStageView
 
 
 class ValidationSplit(NamedTuple):
@@ -45,10 +46,7 @@ def split_rows(dataset: LoggedDataset, fraction: float, seed: int) -> Validation
     if not 0 < fraction < 1:
         raise ValueError(f"validation fraction must be in (0, 1), got {fraction}")
     n = len(dataset)
-    info = dataset.meta.info
-    group = int(info.get("logged_per_user", 1)) if info.get("protocol") == "without_replacement" \
-        else 1
-    visit = np.arange(n) // group
+    visit = np.arange(n) // TwoStageView.of(dataset).rows_per_visit
     n_visits = int(visit[-1]) + 1
     if n_visits < 2:
         raise ValueError("a validation split needs at least two logged visits")
@@ -62,8 +60,8 @@ class ShownItemSNIPS:
     """SNIPS of a deterministic generator's two-stage value on held-out rows (see module).
 
     Args:
-        dataset: the log; ``system["ranker_weights"]`` and ``system["item_features"]``
-            define the deployed greedy ranker.
+        dataset: the log; its view's ``ranker_weights`` and ``item_features`` define the
+            deployed greedy ranker.
         rows: (m,) the validation rows.
     """
 
@@ -73,8 +71,9 @@ class ShownItemSNIPS:
         self.action = np.asarray(dataset.action[rows], dtype=np.int64)
         self.reward = np.asarray(dataset.reward[rows], dtype=np.float64)
         self.inv_pscore = 1.0 / np.asarray(dataset.pscore[rows], dtype=np.float64)
-        items = with_bias_column(np.asarray(dataset.system["item_features"], dtype=np.float32))
-        item_side = items @ np.asarray(dataset.system["ranker_weights"], dtype=np.float32).T
+        view = TwoStageView.of(dataset)
+        items = with_bias_column(np.asarray(view.item_features, dtype=np.float32))
+        item_side = items @ np.asarray(view.ranker_weights, dtype=np.float32).T
         self._ranker = with_bias_column(self.context) @ item_side.T  # (m, N) ranker scores
 
     def picks(self, nominated: np.ndarray) -> np.ndarray:

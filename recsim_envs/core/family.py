@@ -58,6 +58,9 @@ class FamilyDescription:
         off_policy: ``"module:function"`` computing the family's off-policy estimates
             (:func:`recsim_envs.ope.estimate_policy` calls it), or ``""`` where the family
             has none.
+        view: ``"module:Class"`` of the typed view of the family's logs (a
+            :class:`~recsim_envs.data.views.FamilyView`), checked when a dataset of the
+            family is built or loaded; ``""`` where the family declares none.
     """
 
     name: str
@@ -74,6 +77,7 @@ class FamilyDescription:
     baselines: tuple[str, ...]
     harness: str
     off_policy: str = ""
+    view: str = ""
 
     def __post_init__(self) -> None:
         if self.eval_unit not in ("users", "sessions"):

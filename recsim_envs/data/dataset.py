@@ -189,6 +189,12 @@ class LoggedDataset:
     def n_rounds(self) -> int:
         return len(self.action)
 
+    @property
+    def family(self) -> str | None:
+        """The family the rows were logged from (``meta.info["family"]``; picks the typed
+        view, :mod:`recsim_envs.data.views`), None where not recorded."""
+        return self.meta.info.get("family")
+
     def require(self, *names: str) -> None:
         """Raise a clear error if an agent needs extra columns or system arrays this lacks."""
         have = set(self.extras) | set(self.system)

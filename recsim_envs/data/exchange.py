@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 
 from recsim_envs.data.dataset import DatasetError, DatasetMeta, LoggedDataset
-from recsim_envs.sequential.family import FAMILY as SEQUENTIAL
 
 _OBP_EXTRA = "recsim_envs"
 
@@ -169,7 +168,7 @@ def to_minari(data: LoggedDataset, dataset_id: str, env_id: str | None = None,
         author="recsim_envs", author_email="n/a",
         action_space=spaces.Discrete(int(data.meta.n_actions)), algorithm_name=json.dumps(
             {"policy_name": data.meta.policy_name, "policy_settings": data.meta.policy_settings,
-             "seed": data.meta.seed}, default=str),
+             "seed": data.meta.seed, "family": data.meta.info.get("family")}, default=str),
         description=f"session logs of {env_id} exported by recsim_envs")
     storage = dataset.storage
     bounds = np.r_[starts, len(data)]
@@ -231,9 +230,15 @@ def _write_arrow_episodes(storage: Any, data: LoggedDataset, bounds: np.ndarray,
             json.dump({"id": k, "total_steps": n}, f)
 
 
-def from_minari(dataset: Any, with_system: bool = True) -> LoggedDataset:
+def from_minari(dataset: Any, with_system: bool = True,
+                family: str | None = None) -> LoggedDataset:
     """A :class:`LoggedDataset` from a Minari dataset (an id or a ``MinariDataset``), one
-    row per step. ``with_system`` rebuilds the system arrays from the recovered environment."""
+    row per step. ``with_system`` rebuilds the system arrays from the recovered environment.
+
+    ``family`` (``meta.info["family"]``, which picks the typed view the rows are checked
+    with) defaults to the one :func:`to_minari` recorded, else the one the recorded
+    environment's class declares (its ``family`` attribute).
+    """
     minari = _minari()
     if isinstance(dataset, str):
         dataset = minari.load_dataset(dataset)
@@ -263,6 +268,11 @@ def from_minari(dataset: Any, with_system: bool = True) -> LoggedDataset:
     spec = dataset.spec.env_spec
     algorithm = str(dataset.storage.metadata.get("algorithm_name") or "")
     policy = json.loads(algorithm) if algorithm.startswith("{") else {}
+    family = family or policy.get("family") or _declared_family(spec)
+    if not family:
+        raise DatasetError(f"{dataset.spec.dataset_id} records no family and its environment "
+                           f"({None if spec is None else spec.id}) declares none: pass "
+                           "from_minari(..., family=NAME)")
     system: dict[str, np.ndarray] = {}
     if with_system and spec is not None:
         env = dataset.recover_environment()
@@ -273,7 +283,7 @@ def from_minari(dataset: Any, with_system: bool = True) -> LoggedDataset:
         if spec is not None else {}, n_actions=int(dataset.spec.action_space.n),
         policy_name=policy.get("policy_name", "logged"),
         policy_settings=policy.get("policy_settings", {}), seed=policy.get("seed"),
-        info={"family": SEQUENTIAL.name, "source": f"minari:{dataset.spec.dataset_id}",
+        info={"family": family, "source": f"minari:{dataset.spec.dataset_id}",
               "round": "one transition of a session",
               "context": "flat observation [user_id, user_features, items, feedback]"})
     return LoggedDataset(
@@ -281,6 +291,20 @@ def from_minari(dataset: Any, with_system: bool = True) -> LoggedDataset:
         expected_reward=c["expected_reward"], meta=meta, system=system,
         extras={k: c[k] for k in ("episode_id", "step", "next_context", "terminated",
                                   "truncated")})
+
+
+def _declared_family(spec: Any) -> str | None:
+    """The ``family`` attribute of the class ``spec`` (a Gymnasium EnvSpec) makes, or None."""
+    if spec is None:
+        return None
+    from gymnasium.envs.registration import load_env_creator
+
+    entry = spec.entry_point
+    try:
+        entry = load_env_creator(entry) if isinstance(entry, str) else entry
+    except (ImportError, AttributeError):
+        return None
+    return getattr(entry, "family", None)
 
 
 # ---------------------------------------------------------------------------- user tables

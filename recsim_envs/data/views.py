@@ -1,39 +1,52 @@
-"""Typed views of logged data per family, validated once.
+"""Typed views of logged data: the base every family's view extends, and the registry that
+finds a dataset's view by its family.
 
 A :class:`~recsim_envs.data.LoggedDataset` keeps family columns in string-keyed ``extras``
-and ``system`` dicts (so the Parquet format stays one table). The views name what each
-family's logs must hold and check it, so a missing column is found when the data is built
-or loaded, not deep inside an estimator::
+and ``system`` dicts (so the Parquet format stays one table). A family's view names what
+its logs must hold and checks it, so a missing or inconsistent column is found when the
+data is built or loaded, not deep inside an agent or an estimator::
 
+    from recsim_envs.two_stage.view import TwoStageView
     view = TwoStageView.of(dataset)      # DatasetError naming the missing column
     view.candidates, view.item_features, view.n_candidates
 
-:func:`view_of` picks the view from ``meta.info["family"]``.
+Each family package defines its view in its own ``view`` module and names it in its
+description (:attr:`recsim_envs.core.family.FamilyDescription.view`, ``"module:Class"``);
+registration (:mod:`recsim_envs.registration`, run on ``import recsim_envs``) records it
+here with :func:`register_view`. So this package imports no family: :func:`view_of` picks
+the view from ``meta.info["family"]`` through the registry and imports the view's module
+on first use, as Gymnasium's registry does with entry points.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from recsim_envs.data.dataset import DatasetError, LoggedDataset
-from recsim_envs.prompt.family import FAMILY as PROMPT
-from recsim_envs.sequential.family import FAMILY as SEQUENTIAL
-from recsim_envs.two_stage.family import FAMILY as TWO_STAGE
 
 
 @dataclass(frozen=True)
-class _View:
+class FamilyView:
+    """The base of a family's typed view of its logs.
+
+    A subclass sets ``family`` (the family's name, as written in ``meta.info["family"]``),
+    the ``extras`` and ``system`` keys every log of the family holds, and overrides
+    :meth:`check` with the family's shape checks; its properties name the columns.
+    """
+
     dataset: LoggedDataset
     family: ClassVar[str]
     extras: ClassVar[tuple[str, ...]] = ()
     system: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def of(cls, dataset: LoggedDataset) -> _View:
-        family = dataset.meta.info.get("family")
+    def of(cls, dataset: LoggedDataset) -> Any:
+        """The validated view of ``dataset``; :class:`DatasetError` naming the problem."""
+        family = dataset.family
         if family != cls.family:
             raise DatasetError(f"a {cls.family} view needs {cls.family} logs; this dataset's "
                                f"family is {family!r} (env {dataset.meta.env_id!r})")
@@ -54,133 +67,58 @@ class _View:
     def n_rounds(self) -> int:
         return len(self.dataset)
 
-
-@dataclass(frozen=True)
-class TwoStageView(_View):
-    """Two-stage logs: the candidate set (n, k) the ranker chose from, the item features
-    (n_items, d_item) and the ranker's weights; ``action`` is the item shown first."""
-
-    family: ClassVar[str] = TWO_STAGE.name
-    extras: ClassVar[tuple[str, ...]] = ("candidates",)
-    system: ClassVar[tuple[str, ...]] = ("item_features", "ranker_weights")
-
-    def check(self) -> None:
-        n_items = self.dataset.meta.n_actions
-        if self.item_features.shape[0] != n_items:
-            raise DatasetError(f"system['item_features'] has {self.item_features.shape[0]} "
-                               f"rows for a catalogue of {n_items} items")
-        if self.candidates.ndim != 2:
-            raise DatasetError("extras['candidates'] must be (n, k)")
-        if len(self.dataset) and (self.candidates.min() < 0
-                                  or self.candidates.max() >= n_items):
-            raise DatasetError(f"extras['candidates'] holds ids outside [0, {n_items})")
-
-    @property
-    def candidates(self) -> np.ndarray:
-        return self.dataset.extras["candidates"]
-
-    @property
-    def item_features(self) -> np.ndarray:
-        return self.dataset.system["item_features"]
-
-    @property
-    def ranker_weights(self) -> np.ndarray:
-        return self.dataset.system["ranker_weights"]
-
-    @property
-    def n_items(self) -> int:
-        return int(self.dataset.meta.n_actions)
-
-    @property
-    def n_candidates(self) -> int:
-        return int(self.candidates.shape[1])
+    def system_array(self, name: str) -> np.ndarray:
+        """``system[name]``, or a :class:`DatasetError` naming it where the logs lack it
+        (for arrays not every log of the family holds)."""
+        self.dataset.require(name)
+        return self.dataset.system[name]
 
 
-@dataclass(frozen=True)
-class PromptView(_View):
-    """Prompt logs: prompt embeddings (n_prompts, d_e); optionally the written sentence's
-    embedding (n, d_s) and the behaviour policy's full distribution ``pi_b`` (n, n_prompts)."""
-
-    family: ClassVar[str] = PROMPT.name
-    system: ClassVar[tuple[str, ...]] = ("prompt_embeddings",)
-
-    def check(self) -> None:
-        n = self.dataset.meta.n_actions
-        if self.prompt_embeddings.shape[0] != n:
-            raise DatasetError(f"system['prompt_embeddings'] has "
-                               f"{self.prompt_embeddings.shape[0]} rows for {n} prompts")
-        pi_b = self.pi_b
-        if pi_b is not None and pi_b.shape != (len(self.dataset), n):
-            raise DatasetError(f"extras['pi_b'] has shape {pi_b.shape}; expected "
-                               f"({len(self.dataset)}, {n})")
-
-    @property
-    def prompt_embeddings(self) -> np.ndarray:
-        return self.dataset.system["prompt_embeddings"]
-
-    @property
-    def sentence_embedding(self) -> np.ndarray | None:
-        return self.dataset.extras.get("sentence_embedding")
-
-    @property
-    def pi_b(self) -> np.ndarray | None:
-        return self.dataset.extras.get("pi_b")
+_VIEWS: dict[str, str | type[FamilyView]] = {}
+"""Family name -> its view class, or ``"module:Class"`` until first use."""
 
 
-@dataclass(frozen=True)
-class SessionView(_View):
-    """Sequential logs: one row per turn with its session id, turn, next observation and
-    end flags; ``complete`` says whether every session in the log ended (logged with
-    :func:`recsim_envs.data.collect_sessions`)."""
-
-    family: ClassVar[str] = SEQUENTIAL.name
-    extras: ClassVar[tuple[str, ...]] = ("episode_id", "step", "next_context", "terminated",
-                                         "truncated")
-    system: ClassVar[tuple[str, ...]] = ("obs_layout",)
-
-    def check(self) -> None:
-        if self.next_context.shape != self.dataset.context.shape:
-            raise DatasetError("extras['next_context'] must have the shape of 'context'")
-
-    @property
-    def episode_id(self) -> np.ndarray:
-        return self.dataset.extras["episode_id"]
-
-    @property
-    def step(self) -> np.ndarray:
-        return self.dataset.extras["step"]
-
-    @property
-    def next_context(self) -> np.ndarray:
-        return self.dataset.extras["next_context"]
-
-    @property
-    def ended(self) -> np.ndarray:
-        ex = self.dataset.extras
-        return ex["terminated"].astype(bool) | ex["truncated"].astype(bool)
-
-    @property
-    def terminated(self) -> np.ndarray:
-        return self.dataset.extras["terminated"].astype(bool)
-
-    @property
-    def complete(self) -> bool:
-        return bool(self.dataset.meta.info.get("complete_sessions", False))
-
-    def require_complete(self) -> None:
-        if not self.complete:
-            raise DatasetError(
-                "session estimators need complete sessions: this log was cut at a number of "
-                "rows, so it keeps only the sessions that ended early; log it with "
-                "recsim_envs.data.collect_sessions(env, policy, n_sessions, seed)")
+def register_view(family: str, view: str | type[FamilyView]) -> None:
+    """Record ``view`` (a :class:`FamilyView` subclass or its ``"module:Class"``) as the
+    typed view of ``family``'s logs (idempotent; a ValueError for another view of a family
+    that has one)."""
+    known = _VIEWS.get(family)
+    if known is not None and _spelling(known) != _spelling(view):
+        raise ValueError(f"family {family!r} has the view {_spelling(known)} already; "
+                         f"cannot register {_spelling(view)}")
+    _VIEWS[family] = view
 
 
-VIEWS: dict[str, type[_View]] = {
-    view.family: view for view in (TwoStageView, PromptView, SessionView)
-}
+def view_class(family: str | None) -> type[FamilyView] | None:
+    """The view class registered for ``family``, None for a family without one."""
+    target = _VIEWS.get(family) if family is not None else None
+    if isinstance(target, str):
+        module, _, name = target.partition(":")
+        target = getattr(importlib.import_module(module), name)
+        _VIEWS[str(family)] = target
+    return target
 
 
-def view_of(dataset: LoggedDataset) -> _View | None:
-    """The family's view of ``dataset`` (validated), or None for logs of no known family."""
-    cls = VIEWS.get(dataset.meta.info.get("family"))
+def view_of(dataset: LoggedDataset) -> FamilyView | None:
+    """The family's view of ``dataset`` (validated), or None for logs of a family with no
+    registered view (imported tables, a family that declares none)."""
+    cls = view_class(dataset.family)
     return None if cls is None else cls.of(dataset)
+
+
+def _spelling(view: str | type[FamilyView]) -> str:
+    return view if isinstance(view, str) else f"{view.__module__}:{view.__qualname__}"
+
+
+_MOVED = ("TwoStageView", "PromptView", "SessionView")
+
+
+def __getattr__(name: str) -> Any:
+    # Temporary (issue 22): the family views moved to recsim_envs.<family>.view; this keeps
+    # the old import path working, through the registry, until its last users are updated.
+    if name in _MOVED:
+        for family in list(_VIEWS):
+            cls = view_class(family)
+            if cls is not None and cls.__name__ == name:
+                return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

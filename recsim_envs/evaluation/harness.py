@@ -50,7 +50,8 @@ class FamilyHarness(ABC):
     behaviour_keys: ClassVar[frozenset[str]] = frozenset({"policy"})
     """The behaviour settings the family knows (others are refused by name)."""
     view_class: ClassVar[Any] = None
-    """The family's typed view of its logs (:mod:`recsim_envs.data.views`), or None."""
+    """The family's typed view of its logs (a :class:`~recsim_envs.data.views.FamilyView`
+    subclass, its ``view`` module), or None."""
 
     @property
     def name(self) -> str:

@@ -27,5 +27,6 @@ FAMILY = FamilyDescription(
     skyline_agent=None,  # optimality is 0 for the uniform policy and 1 for the best one
     baselines=("regression_pg",),
     harness="recsim_envs.prompt.harness:HARNESS",
+    view="recsim_envs.prompt.view:PromptView",
     off_policy="recsim_envs.ope.families.prompt:estimate",
 )

@@ -19,10 +19,10 @@ import numpy as np
 
 from recsim_envs.core.policies import BehaviourPolicy, UniformPolicy
 from recsim_envs.core.stats import Estimate
-from recsim_envs.data.views import PromptView
 from recsim_envs.evaluation.contract import AgentHandle, Deployment
 from recsim_envs.evaluation.harness import FamilyHarness, HarnessError
 from recsim_envs.prompt.family import FAMILY
+from recsim_envs.prompt.view import PromptView
 
 
 class PromptHarness(FamilyHarness):

@@ -26,5 +26,6 @@ FAMILY = FamilyDescription(
     skyline_agent="seq_oracle",
     baselines=("no_repeat_popular", "bc"),
     harness="recsim_envs.sequential.harness:HARNESS",
+    view="recsim_envs.sequential.view:SessionView",
     off_policy="recsim_envs.ope.families.sequential:estimate",
 )

@@ -21,11 +21,11 @@ import numpy as np
 
 from recsim_envs.core.policies import BehaviourPolicy, UniformPolicy
 from recsim_envs.data import LoggedDataset, collect_sessions
-from recsim_envs.data.views import SessionView
 from recsim_envs.evaluation.contract import AgentHandle, Deployment
 from recsim_envs.evaluation.harness import FamilyHarness, HarnessError, with_world
 from recsim_envs.sequential.family import FAMILY
 from recsim_envs.sequential.observation import SequentialFlatObservation, flatten_obs
+from recsim_envs.sequential.view import SessionView
 
 
 class SequentialHarness(FamilyHarness):

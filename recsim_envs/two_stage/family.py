@@ -28,5 +28,6 @@ FAMILY = FamilyDescription(
     skyline_agent="oracle",
     baselines=("popular",),
     harness="recsim_envs.two_stage.harness:HARNESS",
+    view="recsim_envs.two_stage.view:TwoStageView",
     off_policy="recsim_envs.ope.families.two_stage:estimate",
 )

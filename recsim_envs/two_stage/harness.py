@@ -22,11 +22,11 @@ from recsim_envs.core.policies import (
     SoftmaxPolicy,
     UniformPolicy,
 )
-from recsim_envs.data.views import TwoStageView
 from recsim_envs.evaluation.contract import AgentHandle, Deployment
 from recsim_envs.evaluation.harness import FamilyHarness, HarnessError
 from recsim_envs.two_stage.family import FAMILY
 from recsim_envs.two_stage.ranking_metrics import filter_ranked, ranker_order, ranking_metrics
+from recsim_envs.two_stage.view import TwoStageView
 
 DEFAULT_POSITIVE_QUANTILE = 0.9
 """Without an environment's own threshold, ground-truth positives are the items whose click

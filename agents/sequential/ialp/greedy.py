@@ -9,8 +9,8 @@ import numpy as np
 
 from agents.base import AgentError, BaseAgent, as_batch
 from agents.sequential.ialp.pretrain import text_user_of
-from agents.sequential.reference import logged_layout
 from recsim_envs.data import LoggedDataset
+from recsim_envs.sequential.view import SessionView
 
 
 @dataclass
@@ -47,7 +47,7 @@ class LLMGreedy(BaseAgent):
         if llm is None:
             raise AgentError("llm_greedy needs the language-model user: fit(dataset, "
                              "llm=env.unwrapped.make_llm_user(alignment=...))")
-        self.layout = logged_layout(dataset)
+        self.layout = SessionView.of(dataset).obs_layout
         self.llm = llm
         self.fitted = True
         return self

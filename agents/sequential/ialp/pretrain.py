@@ -31,6 +31,7 @@ from agents.sequential.reference import StatedQuitRule
 from recsim_envs.core.threads import torch_threads
 from recsim_envs.data import LoggedDataset
 from recsim_envs.sequential.observation import ObsLayout
+from recsim_envs.sequential.view import SessionView
 
 
 def text_user_of(deployment: Any) -> Any:
@@ -86,13 +87,13 @@ class IALP(ActorCritic, BaseAgent):
         self.critic_opt = torch.optim.Adam(self.critic.parameters(), lr=lr)
 
     def _setup_from(self, dataset: LoggedDataset) -> None:
-        dataset.require("obs_layout", "item_features", "item_category")
-        layout = ObsLayout.from_array(dataset.system["obs_layout"])
+        view = SessionView.of(dataset)
+        layout = view.obs_layout
         if dataset.context.shape[1] != layout.dim:
             raise AgentError(f"contexts have {dataset.context.shape[1]} columns; the layout "
                              f"says {layout.dim}: log with the sequential environment")
         rmax = float(dataset.meta.env_kwargs.get("rating_max", 5.0))
-        self._build(layout, dataset.system["item_features"], dataset.system["item_category"],
+        self._build(layout, view.item_features, view.item_category,
                     rmax, self._generator)
         c = self.config
         self.quit_rule = (StatedQuitRule.from_dataset(dataset, c.quit_window, c.max_same_category)

@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from recsim_envs.data import LoggedDataset
+from recsim_envs.sequential.view import SessionView
 
 
 def fit_bradley_terry(reward_model: nn.Module, imagined: dict[str, np.ndarray], config: Any,
@@ -100,7 +101,7 @@ def calibrated_transitions(reward_model: nn.Module, imagined: dict[str, np.ndarr
     a_, b_ = z
     logged = use_logged and len(dataset) > 0
     if logged:
-        dataset.require("next_context", "terminated")
+        view = SessionView.of(dataset)
         r_log_hat = predicted_reward(reward_model, dataset.context, dataset.action)
         design = np.stack([r_log_hat, np.ones_like(r_log_hat)], 1)
         if profile is not None:
@@ -120,9 +121,8 @@ def calibrated_transitions(reward_model: nn.Module, imagined: dict[str, np.ndarr
     parts = [(imagined["s"], imagined["a"], r_cal.astype(np.float32), imagined["s2"],
               imagined["d"], imagined["top"])]
     if logged:
-        parts.append((dataset.context, dataset.action, dataset.reward,
-                      dataset.extras["next_context"],
-                      dataset.extras["terminated"].astype(np.float32), dataset.action))
+        parts.append((dataset.context, dataset.action, dataset.reward, view.next_context,
+                      view.terminated.astype(np.float32), dataset.action))
     out = [np.concatenate(x) for x in zip(*parts, strict=True)]
     info = {"reward_scale_a": a_, "reward_scale_b": b_, "n_imagined": int(len(r_im)),
             **{f"reward_scale_{k}": v for k, v in zip(("pop", "like"), extra, strict=False)},

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
@@ -44,7 +44,7 @@ class FamilyView:
     system: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def of(cls, dataset: LoggedDataset) -> Any:
+    def of(cls, dataset: LoggedDataset) -> Self:
         """The validated view of ``dataset``; :class:`DatasetError` naming the problem."""
         family = dataset.family
         if family != cls.family:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from benchmarks.perf.calibration_sessions import make_agents
 from recsim_envs.ope.calibration_sessions import (
     SessionCalibrationConfig,
     coverage_table,
@@ -26,7 +27,7 @@ SMALL = SessionCalibrationConfig(env_kwargs={"n_users": 40, "n_items": 30, "worl
 
 
 def test_a_replicate_estimates_the_behaviour_policy_on_the_evaluation_users():
-    env, policy, deployment, handles, truth, se = setup(SMALL, ["seq_logging"])
+    env, policy, deployment, handles, truth, se = setup(SMALL, make_agents(["seq_logging"], 0))
     rows = replicate_rows(SMALL, env, policy, deployment, handles, truth, range(SMALL.n_logs))
     by = {(r["log"], r["estimator"]): r for r in rows}
     assert {e for _, e in by} == {"pdis", "wpdis", "dm", "dr"}
@@ -63,8 +64,8 @@ def test_every_interval_labelled_calibrated_covers_at_least_90_percent():
     """50 replicate logs of the quick suite's size; behaviour, two deterministic agents and
     one learned agent (behaviour cloning), agents fitted once (about 15 CPU-minutes)."""
     config = SessionCalibrationConfig(n_logs=50)
-    env, policy, deployment, handles, truth, _ = setup(
-        config, ["seq_logging", "no_repeat_popular", "profile_greedy", "bc"])
+    env, policy, deployment, handles, truth, _ = setup(config, make_agents(
+        ["seq_logging", "no_repeat_popular", "profile_greedy", "bc"], config.seed))
     rows = replicate_rows(config, env, policy, deployment, handles, truth, range(config.n_logs))
     print("\n" + markdown(coverage_table(rows)))
     labelled = [r for r in rows if r["calibrated"] and r["estimate"] is not None]

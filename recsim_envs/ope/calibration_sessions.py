@@ -10,12 +10,12 @@ a Monte Carlo mean for stochastic ones, whose standard error the table prints).
 
 Coverage (OBP's and SCOPE-RL's test of an interval, docs/ope.md "Sequential estimates"): the
 share of replicate logs whose interval holds the truth, with its 95% Wilson interval over
-the logs. Run ``python -m recsim_envs.ope.calibration_sessions --help``.
+the logs. Run ``python -m benchmarks.perf.calibration_sessions --help`` (it builds the
+agents: the library never imports them).
 """
 
 from __future__ import annotations
 
-import argparse
 import functools
 import time
 from collections.abc import Iterable
@@ -170,9 +170,9 @@ def markdown(table: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def setup(config: SessionCalibrationConfig, agent_names: Iterable[str]):
-    """(env, behaviour policy, deployment, fitted handles, truth, truth standard errors)."""
-    import agents
+def setup(config: SessionCalibrationConfig, agents: dict[str, Any]):
+    """Build the world and logs, fit ``agents`` (name -> unfitted agent) once on the training
+    log: (env, behaviour policy, deployment, fitted handles, truth, truth standard errors)."""
     from recsim_envs.evaluation import AgentHandle, Deployment
     from recsim_envs.sequential.behaviour import sequential_behaviour_policy
 
@@ -184,9 +184,7 @@ def setup(config: SessionCalibrationConfig, agent_names: Iterable[str]):
     train = base.log_sessions(policy, config.n_train, rng=np.random.default_rng(config.seed),
                               seed=config.seed)
     handles, truth, truth_se = {}, {}, {}
-    for name in agent_names:
-        cls = agents.resolve(name)
-        agent = cls(**({"seed": config.seed} if "seed" in _params(cls) else {}))
+    for name, agent in agents.items():
         handle = AgentHandle(agent, name=name)
         handle.fit(train, deployment)
         handles[name] = handle
@@ -194,44 +192,26 @@ def setup(config: SessionCalibrationConfig, agent_names: Iterable[str]):
     return env, policy, deployment, handles, truth, truth_se
 
 
-def _params(cls: Any) -> set[str]:
-    import dataclasses
-    import inspect
+def run(config: SessionCalibrationConfig, agents: dict[str, Any],
+        out: str | None = None) -> list[dict[str, Any]]:
+    """The whole calibration: prints the truth and the coverage table; returns the rows
+    (and writes them, with the config and truth first, as JSON lines to ``out``)."""
+    import json
+    from pathlib import Path
 
-    config = getattr(cls, "Config", None)
-    if dataclasses.is_dataclass(config):
-        return {f.name for f in dataclasses.fields(config)}
-    return set(inspect.signature(cls).parameters)
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--agents", default="seq_logging,no_repeat_popular,profile_greedy")
-    parser.add_argument("--n-logs", type=int, default=50)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="write every replicate row here (JSON lines)")
-    args = parser.parse_args(argv)
-    config = SessionCalibrationConfig(n_logs=args.n_logs, seed=args.seed)
     t0 = time.perf_counter()
-    env, policy, deployment, handles, truth, se = setup(config, args.agents.split(","))
+    env, policy, deployment, handles, truth, se = setup(config, agents)
     print("truth (mean return over the evaluation users): "
           + ", ".join(f"{k} {v:.2f} (se {se[k]:.2f})" for k, v in truth.items()), flush=True)
-    rows = []
-    for k in range(config.n_logs):
-        rows += replicate_rows(config, env, policy, deployment, handles, truth, [k])
-        if k == 0:
-            print(f"first log done after {time.perf_counter() - t0:.1f} s", flush=True)
-    if args.out:
-        import json
-        from pathlib import Path
-
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        with open(args.out, "w") as fh:
-            fh.write(json.dumps({"config": vars(config), "truth": truth, "truth_se": se}) + "\n")
+    rows = replicate_rows(config, env, policy, deployment, handles, truth,
+                          range(config.n_logs))
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        with open(out, "w") as fh:
+            fh.write(json.dumps({"config": vars(config), "truth": truth, "truth_se": se})
+                     + "\n")
             fh.writelines(json.dumps(r) + "\n" for r in rows)
     print(markdown(coverage_table(rows)))
-    print(f"{config.n_logs} logs of {config.n_sessions} sessions, {time.perf_counter() - t0:.0f} s")
-
-
-if __name__ == "__main__":
-    main()
+    print(f"{config.n_logs} logs of {config.n_sessions} sessions, "
+          f"{time.perf_counter() - t0:.0f} s")
+    return rows

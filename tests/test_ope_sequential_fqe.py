@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 
 import recsim_envs  # noqa: F401  (registers the environments)
-from recsim_envs.data.views import SessionView
 from recsim_envs.ope import SessionLog
 from recsim_envs.ope.families.sequential import estimate, evaluation_log, session_features
 from recsim_envs.ope.fqe import linear_fqe
 from recsim_envs.ope.session_fqe import SessionFQEData, _fit_folds, _SessionStats, fqe_dm_dr
 from recsim_envs.sequential.behaviour import sequential_behaviour_policy
+from recsim_envs.sequential.view import SessionView
 
 ENV_ID = "recsim_envs/SequentialRec-v0"
 SMALL = {"n_users": 40, "n_items": 30, "world_seed": 3}

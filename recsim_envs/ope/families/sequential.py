@@ -37,7 +37,6 @@ import gymnasium as gym
 import numpy as np
 
 from recsim_envs.data import LoggedDataset
-from recsim_envs.data.views import SessionView
 from recsim_envs.evaluation import AgentHandle, Deployment
 from recsim_envs.ope.crossfit import CROSS_FIT_FOLDS, fold_ids
 from recsim_envs.ope.estimate import OffPolicyEstimate, join_notes, support_masses, thin_note
@@ -46,6 +45,7 @@ from recsim_envs.ope.session_fqe import SessionFQEData, fqe_dm_dr
 from recsim_envs.ope.sessions import SessionLog, pdis, wpdis
 from recsim_envs.ope.targets import target_distribution
 from recsim_envs.sequential.observation import ObsLayout
+from recsim_envs.sequential.view import SessionView
 from recsim_envs.sequential.world import COLOURS
 
 FQE_ITERATIONS = 30

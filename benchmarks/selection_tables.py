@@ -12,8 +12,10 @@ the two differ (prompt: optimality). ``ope.csv`` labels each interval "95%" (cal
 "model" (conditional on a fitted model or otherwise not a 95% interval over logs).
 
 Selection, per environment (:mod:`recsim_envs.ope.selection`): candidates are the
-non-privileged agents; each estimator ranks them by its seed-mean estimate (agents it
-never supported rank after all supported ones, in name order), and the ranking is scored
+non-privileged agents; each estimator ranks them by its seed-mean estimate over the seeds
+whose status is "supported" (low-ESS estimates are shown in the cells but do not rank;
+agents it never supported rank after all supported ones, in name order), and the ranking is
+scored
 against the seed-mean online values: Spearman, regret@k and SharpeRatio@k with the
 behaviour policy's seed-mean online value as the risk-free baseline. Seed means, not
 per-seed scores averaged: with 3 seeds the per-seed rankings are noisier than the
@@ -59,6 +61,7 @@ class OpeCell:
     ess: float | None  # mean effective sample size over supported seeds that report one
     n_low_ess: int = 0  # seeds shown with status "low_ess"
     n_thin: int = 0  # seeds whose thin mass exceeds THIN_MASS_FLAG (importance-weighted only)
+    ranked: float | None = None  # mean over seeds that are not low ESS: what selection ranks
 
 
 @dataclass
@@ -136,7 +139,9 @@ def attach_ope(table: Table, by_agent: dict[str, list[dict[str, Any]]]) -> None:
                                float(np.mean(ess)) if ess else None,
                                n_low_ess=sum(r["ope"][k].get("status") == "low_ess"
                                              for r in sup),
-                               n_thin=sum(_thin(r["ope"][k]) for r in sup))
+                               n_thin=sum(_thin(r["ope"][k]) for r in sup),
+                               ranked=_mean([float(r["ope"][k]["estimate"]) for r in sup
+                                             if r["ope"][k].get("status") != "low_ess"]))
             for r in have:
                 o = r["ope"][k]
                 table.ope_records.append(OpeRecord(
@@ -157,12 +162,18 @@ def select(table: Table) -> Selection | None:
         return None
     behaviour = behaviour_agent([e.agent for e in cands])
     b_value = next((e.value for e in cands if e.agent == behaviour), None)
-    estimates = {k: {e.agent: (e.ope[k].estimate if k in e.ope else None) for e in cands}
+    # Low-ESS estimates are shown in the cells but do not rank: they rest on a handful of
+    # rounds (issue 21: a deterministic sequential agent's PDIS at about -95%).
+    estimates = {k: {e.agent: (e.ope[k].ranked if k in e.ope else None) for e in cands}
                  for k in table.estimators}
     rows = selection_table(estimates, {e.agent: e.value for e in cands}, b_value)
     rows.sort(key=lambda r: estimator_order(r.estimator))
     return Selection(sorted(e.agent for e in cands), behaviour, b_value, rows,
                      best_value=max(e.value for e in cands))
+
+
+def _mean(values: list[float]) -> float | None:
+    return float(np.mean(values)) if values else None
 
 
 # ---------------------------------------------------------------------- rendering
@@ -256,8 +267,9 @@ def selection_markdown(table: Table) -> list[str]:
                    "top-k set beats it, so SR@k is <= 0 (SCOPE-RL's form: 0) for every "
                    "estimator and carries no information in this table.")
     out += ["", f"Over the {n} non-privileged agents; each estimator ranks them by its "
-            "seed-mean estimate (agents it never supported rank after all supported ones, in "
-            "name order) and is scored against their seed-mean online values. Spearman: rank "
+            "seed-mean estimate over the seeds where its status is supported (low-ESS "
+            "estimates do not rank; agents it never supported rank after all supported ones, "
+            "in name order) and is scored against their seed-mean online values. Spearman: rank "
             "correlation; regret@k: best online value minus the best among the estimator's "
             f"top k. {sharpe}", ""]
     return out

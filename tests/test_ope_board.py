@@ -67,3 +67,22 @@ def test_ope_csv_labels_each_interval_and_status():
     assert by[("ce", "0", "ips")]["status"] == "low_ess"
     assert by[("ce", "0", "dm")]["status"] == "no_support"
     assert by[("ce", "0", "dm")]["interval"] == ""
+
+
+def test_low_ess_estimates_are_shown_but_do_not_rank_in_selection():
+    """An agent whose only estimates are low ESS ranks after the supported ones: a value
+    resting on a handful of rounds must not pick the agent to deploy."""
+    from benchmarks.selection_tables import select
+
+    rows = []
+    for seed in range(2):
+        rows.append(_row("logging", seed, 0.30, {"ips": _est("ips", 0.30)}))
+        rows.append(_row("ce", seed, 0.27, {"ips": _est("ips", 0.28)}))
+        # its low-ESS estimate says 0.9 (the best), its online value is the worst
+        rows.append(_row("lucky", seed, 0.10, {
+            "ips": _est("ips", 0.90, status="low_ess", ess=2.0, calibrated=False)}))
+    table = build(rows).tables[0]
+    cell = next(e for e in table.entries if e.agent == "lucky").ope["ips"]
+    assert cell.estimate == 0.9 and cell.n_low_ess == 2 and cell.ranked is None
+    ips = next(r for r in select(table).rows if r.estimator == "ips")
+    assert ips.regret[1] == 0.0  # ranks logging first, not the low-ESS "lucky"

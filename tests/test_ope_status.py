@@ -10,6 +10,7 @@ import pytest
 from recsim_envs.ope import OffPolicyEstimate, bandit_estimates, dm, dr, ips, snips
 from recsim_envs.ope.estimate import (
     THIN_MASS_FLAG,
+    expected_ess,
     support_masses,
     support_status,
 )
@@ -79,11 +80,12 @@ def test_unsupported_mass_from_the_behaviour_probabilities_gives_no_support():
     assert plain.status == "supported" and plain.unsupported_mass is None
 
 
-def test_thin_mass_flags_ips_and_snips_as_not_calibrated_but_not_dr():
+def _thin_case(thin_target_mass: float):
     n, n_actions = 1000, 3
     thin_p = 1 / (20 * n)  # below 1 / (10 n)
     behaviour = np.tile([0.5 - thin_p, 0.5, thin_p], (n, 1))
-    target = np.tile([0.45, 0.45, 0.1], (n, 1))  # 10% of its mass on the thin action
+    rest = (1 - thin_target_mass) / 2
+    target = np.tile([rest, rest, thin_target_mass], (n, 1))
     g = rng(3)
     action = g.choice(n_actions, size=n, p=behaviour[0])
     assert not np.any(action == 2)  # as in ~95% of such logs: the thin action is missing
@@ -91,15 +93,35 @@ def test_thin_mass_flags_ips_and_snips_as_not_calibrated_but_not_dr():
     pscore = behaviour[rows, action]
     reward = g.binomial(1, 0.5, n).astype(float)
     kw = {"target_probs": target, "behaviour_probs": behaviour}
-    out = bandit_estimates(target[rows, action], pscore, reward, dm_terms=np.full(n, 0.5),
-                           q_logged=np.full(n, 0.5), rng=rng(), **kw)
-    assert out["ips"].thin_mass == pytest.approx(0.1)
+    return bandit_estimates(target[rows, action], pscore, reward, dm_terms=np.full(n, 0.5),
+                            q_logged=np.full(n, 0.5), rng=rng(), **kw)
+
+
+def test_thin_mass_flags_ips_and_snips_as_not_calibrated_but_not_dr():
+    # 2% of the target's mass on the thin action: flagged (> 1%), while the ESS expected
+    # under the behaviour (1000 / (1 + 0.02^2 / 5e-5) ~ 110) is still above 10
+    out = _thin_case(0.02)
+    assert out["ips"].thin_mass == pytest.approx(0.02)
     assert out["ips"].thin_mass > THIN_MASS_FLAG
     for name in ("ips", "snips"):
         assert out[name].supported and not out[name].calibrated, name
         assert "thin support" in out[name].note
     assert out["dr"].calibrated and "thin support" in out["dr"].note
     assert not out["dm"].calibrated  # DM's default: its bias is in no bootstrap
+
+
+def test_a_low_expected_ess_makes_every_weighted_estimate_low_ess():
+    """10% of the target's mass on an action of behaviour probability 5e-5: E w^2 ~ 200,
+    so the ESS expected under the behaviour is ~5 < 10, although this log (which missed
+    the action) has an ESS near 1000 of its own."""
+    out = _thin_case(0.1)
+    assert expected_ess(np.tile([0.45, 0.45, 0.1], (1000, 1)),
+                        np.tile([0.5 - 5e-5, 0.5, 5e-5], (1000, 1))) == pytest.approx(
+        1000 / (0.45**2 / (0.5 - 5e-5) + 0.45**2 / 0.5 + 0.1**2 / 5e-5), rel=1e-9)
+    for name in ("ips", "snips", "dr"):
+        assert out[name].status == "low_ess" and out[name].ess > 900, name
+        assert not out[name].calibrated and "expected under the behaviour" in out[name].note
+    assert out["dm"].status == "supported"  # model-based: no support rule
 
 
 def test_below_the_thin_flag_nothing_is_flagged():

@@ -23,7 +23,13 @@ from recsim_envs.ope.bandit import (
     snips,
 )
 from recsim_envs.ope.crossfit import cross_fit
-from recsim_envs.ope.estimate import MIN_ESS, OffPolicyEstimate, support_masses, support_status
+from recsim_envs.ope.estimate import (
+    MIN_ESS,
+    OffPolicyEstimate,
+    expected_ess,
+    support_masses,
+    support_status,
+)
 from recsim_envs.ope.sessions import (
     SessionLog,
     epsilon_soften,
@@ -47,6 +53,7 @@ __all__ = [
     "effective_sample_size",
     "epsilon_soften",
     "estimate_policy",
+    "expected_ess",
     "importance_weights",
     "ips",
     "kernel_is",

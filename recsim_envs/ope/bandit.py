@@ -69,7 +69,7 @@ _UNCALIBRATED_THIN = ("not a 95% interval over logs: the target's thin mass is m
 def _weighted(
     estimator: str, w: np.ndarray, reward: np.ndarray, rng: np.random.Generator, n_boot: int,
     min_ess: float, self_normalised: bool, resampling: str = "all",
-    mass: Masses = (None, None),
+    mass: Masses = (None, None, None),
 ) -> OffPolicyEstimate:
     """IPS-type estimate of mean_i w_i r_i (or its self-normalised form) with its interval.
 
@@ -81,7 +81,7 @@ def _weighted(
     n = len(w)
     n_support, ess = int(np.count_nonzero(w)), effective_sample_size(w)
     interval = interval_text("rounds", n_boot)
-    status, why = support_status(n_support, ess, min_ess, "rounds", mass[0])
+    status, why = support_status(n_support, ess, min_ess, "rounds", mass[0], expected=mass[2])
     if status == "no_support":
         return OffPolicyEstimate.no_support(estimator, n=n, unit="rounds", n_support=n_support,
                                             ess=ess, interval=interval, note=why,
@@ -183,9 +183,12 @@ def kernel_is(
         raise ValueError("target_density must be >= 0")
     if np.any(den <= 0):
         raise ValueError("behaviour_density must be > 0 at every logged sentence")
+    # The prompt-level expected ESS is not this estimator's: its weights are smoothed
+    # over sentences (their own ESS applies), so only the masses are passed on.
+    unsupported, thin, _ = masses(target_probs, behaviour_probs, len(num))
     return _weighted("kernel_is", num / den, reward, rng, n_boot, min_ess,
                      self_normalised=False, resampling=resampling,
-                     mass=masses(target_probs, behaviour_probs, len(num)))
+                     mass=(unsupported, thin, None))
 
 
 def _refit_output(out: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -258,7 +261,7 @@ def dm(
         ess, n_support = effective_sample_size(w), int(np.count_nonzero(w))
     refit_terms = None if refit is None else (lambda g: _refit_output(refit(g), n)[0])
     point, lo, hi, text = _model_based(terms, refit_terms, rng, n_boot)
-    unsupported, thin = masses(target_probs, behaviour_probs, n)
+    unsupported, thin, expected = masses(target_probs, behaviour_probs, n)
     return OffPolicyEstimate("dm", point, lo, hi, ess, n_support, n, "rounds", text, _MODEL_NOTE,
                              unsupported_mass=unsupported, thin_mass=thin,
                              calibrated=calibrated)
@@ -292,8 +295,9 @@ def dr(
     dm_terms = as_vector("dm_terms", dm_terms, n)
     q_logged = as_vector("q_logged", q_logged, n)
     n_support, ess = int(np.count_nonzero(w)), effective_sample_size(w)
-    unsupported, thin = masses(target_probs, behaviour_probs, n)
-    status, why = support_status(n_support, ess, min_ess, "rounds", unsupported)
+    unsupported, thin, expected = masses(target_probs, behaviour_probs, n)
+    status, why = support_status(n_support, ess, min_ess, "rounds", unsupported,
+                                 expected=expected)
     if status == "no_support":
         extra = _CONDITIONAL if refit is None else _REFIT
         return OffPolicyEstimate.no_support(

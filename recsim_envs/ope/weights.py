@@ -10,22 +10,25 @@ from typing import Any
 
 import numpy as np
 
-from recsim_envs.ope.estimate import support_masses
+from recsim_envs.ope.estimate import expected_ess, support_masses
 
-Masses = tuple[float | None, float | None]
+Masses = tuple[float | None, float | None, float | None]
 
 
 def masses(target_probs: Any, behaviour_probs: Any, n: int) -> Masses:
-    """``(unsupported, thin)`` from full (n, A) distributions, or (None, None) without them."""
+    """``(unsupported, thin, expected ESS)`` from full (n, A) distributions
+    (:func:`~recsim_envs.ope.estimate.support_masses`,
+    :func:`~recsim_envs.ope.estimate.expected_ess`), or (None, None, None) without them."""
     if target_probs is None and behaviour_probs is None:
-        return None, None
+        return None, None, None
     if target_probs is None or behaviour_probs is None:
         raise ValueError("pass both target_probs and behaviour_probs (n, A), or neither")
     target_probs = np.asarray(target_probs, dtype=np.float64)
     if target_probs.ndim != 2 or target_probs.shape[0] != n:
         raise ValueError(f"target_probs has shape {target_probs.shape}; expected ({n}, A): "
                          "one distribution per held-out round")
-    return support_masses(target_probs, behaviour_probs, n)
+    return (*support_masses(target_probs, behaviour_probs, n),
+            expected_ess(target_probs, behaviour_probs, n))
 
 
 def as_vector(name: str, x: Any, n: int | None = None) -> np.ndarray:

@@ -80,13 +80,12 @@ def test_unsupported_mass_from_the_behaviour_probabilities_gives_no_support():
     assert plain.status == "supported" and plain.unsupported_mass is None
 
 
-def _thin_case(thin_target_mass: float):
+def _thin_case(thin_target_mass: float, thin_p: float = 1 / (20 * 1000), seed: int = 3):
     n, n_actions = 1000, 3
-    thin_p = 1 / (20 * n)  # below 1 / (10 n)
     behaviour = np.tile([0.5 - thin_p, 0.5, thin_p], (n, 1))
     rest = (1 - thin_target_mass) / 2
     target = np.tile([rest, rest, thin_target_mass], (n, 1))
-    g = rng(3)
+    g = rng(seed)
     action = g.choice(n_actions, size=n, p=behaviour[0])
     assert not np.any(action == 2)  # as in ~95% of such logs: the thin action is missing
     rows = np.arange(n)
@@ -111,17 +110,32 @@ def test_thin_mass_flags_ips_and_snips_as_not_calibrated_but_not_dr():
 
 
 def test_a_low_expected_ess_makes_every_weighted_estimate_low_ess():
-    """10% of the target's mass on an action of behaviour probability 5e-5: E w^2 ~ 200,
-    so the ESS expected under the behaviour is ~5 < 10, although this log (which missed
-    the action) has an ESS near 1000 of its own."""
-    out = _thin_case(0.1)
-    assert expected_ess(np.tile([0.45, 0.45, 0.1], (1000, 1)),
-                        np.tile([0.5 - 5e-5, 0.5, 5e-5], (1000, 1))) == pytest.approx(
-        1000 / (0.45**2 / (0.5 - 5e-5) + 0.45**2 / 0.5 + 0.1**2 / 5e-5), rel=1e-9)
+    """15% of the target's mass on an action of behaviour probability 2e-4 (not thin: a log
+    of 1,000 rounds holds it with probability 0.18): E w^2 ~ 113, so the ESS expected under
+    the behaviour is ~9 < 10, although this log (which missed the action) has an ESS near
+    1,000 of its own."""
+    out = _thin_case(0.15, thin_p=2e-4, seed=0)
+    b, t = [0.5 - 2e-4, 0.5, 2e-4], [0.425, 0.425, 0.15]
+    want = 1000 / sum(ti**2 / bi for ti, bi in zip(t, b, strict=True))
+    assert expected_ess(np.tile(t, (1000, 1)), np.tile(b, (1000, 1))) == pytest.approx(want)
+    assert want < 10
+    assert out["ips"].thin_mass == 0.0
     for name in ("ips", "snips", "dr"):
         assert out[name].status == "low_ess" and out[name].ess > 900, name
         assert not out[name].calibrated and "expected under the behaviour" in out[name].note
     assert out["dm"].status == "supported"  # model-based: no support rule
+
+
+def test_the_expected_ess_leaves_out_actions_a_log_almost_never_holds():
+    """A one-hot target on an action of probability 1e-80 in some contexts: its weight is
+    never seen, its share is the thin mass; the expected ESS is of the rest."""
+    n = 1000
+    behaviour = np.tile([1e-80, 0.5, 0.5 - 1e-80], (n, 1))
+    target = np.tile([0.0, 1.0, 0.0], (n, 1))
+    target[:5] = [1.0, 0.0, 0.0]  # 0.5% of contexts on the 1e-80 action
+    assert support_masses(target, behaviour)[1] == pytest.approx(0.005)
+    # E w = 0.995, E w^2 = 0.995 * 2: about n / 2 (not 0)
+    assert expected_ess(target, behaviour) == pytest.approx(n * 0.995**2 / (0.995 * 2))
 
 
 def test_below_the_thin_flag_nothing_is_flagged():

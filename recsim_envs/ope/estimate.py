@@ -231,28 +231,31 @@ def expected_ess(target: Any, behaviour: Any, n: int | None = None) -> float:
     behaviour policy, from its probabilities rather than from the sample.
 
     ``n (E w)^2 / E w^2`` with ``E w = mean_x sum_a target(a|x)`` and
-    ``E w^2 = mean_x sum_a target(a|x)^2 / behaviour(a|x)`` over actions the behaviour
-    takes (Kish's ESS of the weights' distribution; Owen, "Monte Carlo theory, methods and
-    examples", 2013, ch. 9). Why: a log that misses the rare, heavy weights of a target
-    concentrated where the behaviour rarely goes shows a large ESS of its own weights and a
-    confident, wrong interval (issue 21: the prompt family's trained DSO, whose expected ESS
-    is about 1.5 of 1,000 rounds while 12% of its logs show an ESS of 10 or more).
+    ``E w^2 = mean_x sum_a target(a|x)^2 / behaviour(a|x)`` over the actions a log of n
+    rounds can hold: behaviour probability at least 1/(10 n). (Kish's ESS of the weights'
+    distribution; Owen, "Monte Carlo theory, methods and examples", 2013, ch. 9.) Why: a log
+    that misses the rare, heavy weights of a target concentrated where the behaviour seldom
+    goes shows a large ESS of its own weights and a confident, wrong interval (issue 21: the
+    prompt family's trained DSO, whose expected ESS is about 1.5 of 1,000 rounds while 12%
+    of its logs show an ESS of 10 or more). Actions below 1/(10 n) are left out: a log
+    almost never holds them, whatever their weight (a one-hot target on an item shown with
+    probability 1e-80 would otherwise make the expected ESS 0 for a negligible mass); their
+    share of the target is the thin mass (:func:`support_masses`), flagged on its own.
 
     Args:
         target, behaviour: (n_ctx, A) distributions at the held-out contexts.
         n: held-out rounds (or sessions); default n_ctx.
 
     Returns:
-        The expected ESS in [0, n]; 0.0 when the target has no mass the behaviour takes.
+        The expected ESS in [0, n]; 0.0 when the target has no mass the log can hold.
     """
     target = np.asarray(target, dtype=np.float64)
     behaviour = np.asarray(behaviour, dtype=np.float64)
     n = target.shape[0] if n is None else int(n)
-    on = behaviour > 0
+    on = behaviour >= 1.0 / (THIN_FACTOR * n)
     mean_w = float(np.where(on, target, 0.0).sum(axis=1).mean())
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean_w2 = float(np.where(on, target**2 / np.where(on, behaviour, 1.0), 0.0)
-                        .sum(axis=1).mean())
+    mean_w2 = float(np.where(on, target**2 / np.where(on, behaviour, 1.0), 0.0)
+                    .sum(axis=1).mean())
     return n * mean_w**2 / mean_w2 if mean_w2 > 0 else 0.0
 
 

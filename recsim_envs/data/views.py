@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 import numpy as np
 
@@ -108,17 +108,3 @@ def view_of(dataset: LoggedDataset) -> FamilyView | None:
 
 def _spelling(view: str | type[FamilyView]) -> str:
     return view if isinstance(view, str) else f"{view.__module__}:{view.__qualname__}"
-
-
-_MOVED = ("TwoStageView", "PromptView", "SessionView")
-
-
-def __getattr__(name: str) -> Any:
-    # Temporary (issue 22): the family views moved to recsim_envs.<family>.view; this keeps
-    # the old import path working, through the registry, until its last users are updated.
-    if name in _MOVED:
-        for family in list(_VIEWS):
-            cls = view_class(family)
-            if cls is not None and cls.__name__ == name:
-                return cls
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

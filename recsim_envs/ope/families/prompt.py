@@ -29,13 +29,13 @@ import numpy as np
 
 from recsim_envs.core.policies import sample_categorical
 from recsim_envs.data import LoggedDataset
-from recsim_envs.data.views import PromptView
 from recsim_envs.evaluation import AgentHandle, Deployment
 from recsim_envs.ope.bandit import bandit_estimates, kernel_is, relabel
 from recsim_envs.ope.crossfit import cross_fit
 from recsim_envs.ope.estimate import OffPolicyEstimate
 from recsim_envs.ope.targets import target_distribution
 from recsim_envs.prompt.text.kernel import kernel_distance, kernel_values
+from recsim_envs.prompt.view import PromptView
 
 KERNEL_SAMPLES = 32
 """Sentences per held-out row and policy in the Monte Carlo kernel densities."""

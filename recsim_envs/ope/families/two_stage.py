@@ -26,7 +26,6 @@ import gymnasium as gym
 import numpy as np
 
 from recsim_envs.data import LoggedDataset
-from recsim_envs.data.views import TwoStageView
 from recsim_envs.evaluation import AgentHandle, Deployment
 from recsim_envs.ope.bandit import bandit_estimates, relabel
 from recsim_envs.ope.crossfit import cross_fit
@@ -34,6 +33,7 @@ from recsim_envs.ope.estimate import OffPolicyEstimate
 from recsim_envs.ope.policy import one_hot, shown_item_distribution
 from recsim_envs.ope.targets import agent_actions
 from recsim_envs.two_stage.ranker import BilinearRanker, with_bias_column
+from recsim_envs.two_stage.view import TwoStageView
 
 REWARD_MODEL_RIDGE = 1.0
 INTERVAL_CALIBRATED = {"ips": False, "snips": True, "dm": False, "dr": True}

@@ -4,9 +4,9 @@ finds a dataset's view by its family.
 A :class:`~recsim_envs.data.LoggedDataset` keeps family columns in string-keyed ``extras``
 and ``system`` dicts (so the Parquet format stays one table). A family's view names what
 its logs must hold and checks it, so a missing or inconsistent column is found when the
-data is built or loaded, not deep inside an agent or an estimator::
+data is built or loaded, not deep inside an agent or an estimator (the two-stage view,
+``TwoStageView`` of the family's ``view`` module)::
 
-    from recsim_envs.two_stage.view import TwoStageView
     view = TwoStageView.of(dataset)      # DatasetError naming the missing column
     view.candidates, view.item_features, view.n_candidates
 

@@ -18,7 +18,7 @@ from recsim_envs.ope import (
     kernel_is,
     snips,
 )
-from recsim_envs.ope import estimate as estimate_module
+from recsim_envs.ope import bootstrap as bootstrap_module
 
 # Four rounds: w = [2, 0, 2, 0.5].
 TARGET = np.array([1.0, 0.0, 0.5, 0.5])
@@ -202,8 +202,8 @@ def test_bad_keywords_raise():
 
 
 def test_bootstrap_blocks_cover_all_replicates(monkeypatch):
-    monkeypatch.setattr(estimate_module, "_BLOCK_ENTRIES", 25)
-    blocks = list(estimate_module.bootstrap_counts(rng(), 10, 7))
+    monkeypatch.setattr(bootstrap_module, "_BLOCK_ENTRIES", 25)
+    blocks = list(bootstrap_module.bootstrap_counts(rng(), 10, 7))
     assert [b.shape for b in blocks] == [(2, 10)] * 3 + [(1, 10)]
     assert all(np.all(b.sum(axis=1) == 10) for b in blocks)
 

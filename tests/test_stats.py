@@ -81,14 +81,14 @@ def _counts_reference(rng, n, n_boot, block_entries=1 << 22):
 
 @pytest.mark.parametrize("n, n_boot", [(10, 7), (1000, 5000), (3_000_000, 3)])
 def test_bootstrap_counts_are_the_draws_they_always_were(n, n_boot):
-    from recsim_envs.ope.estimate import bootstrap_counts
+    from recsim_envs.ope.bootstrap import bootstrap_counts
 
     got = np.concatenate(list(bootstrap_counts(np.random.default_rng(8), n, n_boot)))
     np.testing.assert_array_equal(got, _counts_reference(np.random.default_rng(8), n, n_boot))
 
 
 def test_support_sums_add_the_drawn_terms_of_each_replicate(monkeypatch):
-    import recsim_envs.ope.estimate as est
+    import recsim_envs.ope.bootstrap as est
 
     monkeypatch.setattr(est, "_BLOCK_ENTRIES", 50)  # many blocks; replicates with no draw
     cols = np.random.default_rng(0).random((3, 2))
@@ -121,13 +121,13 @@ def test_support_resampling_draws_the_same_bootstrap_distribution(name):
     for scheme in ("all", "support"):
         g = np.random.default_rng(5)
         if scheme == "all":
-            from recsim_envs.ope.estimate import bootstrap_replicates
+            from recsim_envs.ope.bootstrap import bootstrap_replicates
 
             stat = (lambda c: (c @ (w * reward)) / (c @ w)) if name == "snips" else (
                 lambda c: (c @ (w * reward)) / n)
             reps[scheme] = bootstrap_replicates(g, n, 8000, stat)
         else:
-            from recsim_envs.ope.estimate import support_sums
+            from recsim_envs.ope.bootstrap import support_sums
 
             on = np.flatnonzero(w)
             s = support_sums(g, n, 8000, np.stack([(w * reward)[on], w[on]], axis=1))

@@ -31,20 +31,22 @@ from typing import Any
 
 import numpy as np
 
-from recsim_envs.ope.estimate import (
-    MIN_ESS,
-    THIN_MASS_FLAG,
-    OffPolicyEstimate,
+from recsim_envs.ope.bootstrap import (
     bootstrap_counts,
     bootstrap_replicates,
     check_bootstrap,
     check_resampling,
     dropped_note,
     interval_text,
-    join_notes,
     percentile_interval,
-    support_status,
     support_sums,
+)
+from recsim_envs.ope.estimate import (
+    MIN_ESS,
+    THIN_MASS_FLAG,
+    OffPolicyEstimate,
+    join_notes,
+    support_status,
     thin_note,
 )
 from recsim_envs.ope.weights import (
@@ -128,7 +130,7 @@ def ips(
     percentile bootstrap over held-out rounds, ``n_boot`` replicates drawn from ``rng``.
     ``resampling="support"`` (IPS, SNIPS, kernel IS) draws the same bootstrap distribution
     in time proportional to the rounds with a non-zero weight
-    (:func:`~recsim_envs.ope.estimate.support_sums`); its draws, and so its interval for a
+    (:func:`~recsim_envs.ope.bootstrap.support_sums`); its draws, and so its interval for a
     seed, differ from the default ``"all"``, which the committed results use.
     ``target_probs``/``behaviour_probs`` (n, A): the full distributions at each held-out
     context, for the support status and masses (:func:`masses`).

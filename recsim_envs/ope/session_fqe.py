@@ -24,13 +24,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from recsim_envs.ope.bandit import effective_sample_size
+from recsim_envs.ope.bootstrap import (
+    bootstrap_counts,
+    interval_text,
+    percentile_interval,
+)
 from recsim_envs.ope.estimate import (
     MIN_ESS,
     OffPolicyEstimate,
-    bootstrap_counts,
-    interval_text,
     join_notes,
-    percentile_interval,
     support_status,
 )
 from recsim_envs.ope.sessions import SessionLog

@@ -37,15 +37,17 @@ from typing import Any
 import numpy as np
 
 from recsim_envs.ope.bandit import as_vector, effective_sample_size
-from recsim_envs.ope.estimate import (
-    MIN_ESS,
-    OffPolicyEstimate,
+from recsim_envs.ope.bootstrap import (
     bootstrap_replicates,
     check_bootstrap,
     dropped_note,
     interval_text,
-    join_notes,
     percentile_interval,
+)
+from recsim_envs.ope.estimate import (
+    MIN_ESS,
+    OffPolicyEstimate,
+    join_notes,
     support_status,
 )
 

@@ -132,3 +132,14 @@ def test_real_backends_import_lazily_and_never_download():
     if importlib.util.find_spec("transformers") is None:
         with pytest.raises(ImportError, match="transformers"):
             TransformersBackend("/nonexistent/model")
+
+
+def test_an_endpoint_that_does_not_answer_is_named_with_the_fix():
+    import socket
+
+    with socket.socket() as s:  # a free loopback port, closed again: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    backend = HTTPBackend(f"http://127.0.0.1:{port}/generate", timeout=2.0)
+    with pytest.raises(RuntimeError, match="did not answer.*stub backend"):
+        backend.generate("hello", seed=0)

@@ -75,8 +75,13 @@ class HTTPBackend:
         body = json.dumps({"prompt": prompt, "seed": int(seed)}).encode()
         req = urllib.request.Request(self.url, data=body,
                                      headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
-            payload = json.loads(resp.read().decode())
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310
+                payload = json.loads(resp.read().decode())
+        except OSError as exc:  # URLError, timeouts, refused connections (e.g. offline)
+            raise RuntimeError(
+                f"the language-model endpoint {self.url} did not answer ({exc}); start the "
+                "server or use the default stub backend, which needs no network") from exc
         if "text" not in payload:
             raise ValueError(f"the endpoint {self.url} answered without a 'text' field: "
                              f"{sorted(payload)}")

@@ -38,7 +38,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
-from benchmarks.perf.two_stage import ENV_ID, single_env, timed, vector_env
+from benchmarks.perf.two_stage import ENV_ID, interleaved, single_env, timed, vector_env
 
 KW = {"n_items": 1000, "n_candidates": 30}
 
@@ -176,11 +176,10 @@ def main() -> None:
         f"SARDINE SyncVectorEnv, {args.sync_envs} envs": _sardine_env(args.sync_envs),
         "RecoGym single env": _recogym_env(),
     }
-    rates: dict[str, list[tuple[float, float, float]]] = {k: [] for k, v in systems.items() if v}
-    for r in range(args.repeats):
-        for name in rates:
-            rates[name].append(timed(systems[name], args.seconds))
-            print(f"  repeat {r}: {name}: {rates[name][-1][0]:,.0f}/s wall", flush=True)
+    rates = interleaved(
+        {name: (lambda run=run: timed(run, args.seconds))
+         for name, run in systems.items() if run is not None},
+        args.repeats, lambda x: f"{x[0]:,.0f}/s wall")
     print(f"\n## Environment throughput ({ENV_ID}: 1,000 items, k = 30; medians of "
           f"{args.repeats} x {args.seconds:g} s, interleaved)")
     print("| system | user-steps / s (wall) | user-steps / CPU s | load |")

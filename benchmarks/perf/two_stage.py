@@ -32,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import gymnasium as gym
 import numpy as np
@@ -56,6 +57,18 @@ def timed(run, seconds: float) -> tuple[float, float, float]:
     while time.perf_counter() - wall < seconds:
         n += run()
     return n / (time.perf_counter() - wall), n / (time.process_time() - cpu), load()
+
+
+def interleaved(jobs: dict[str, Callable[[], tuple]], repeats: int,
+                describe: Callable[[tuple], str]) -> dict[str, list[tuple]]:
+    """Each job's result ``repeats`` times, the jobs taken in turn within each repeat (so a
+    change of load hits every system alike); prints a line per result."""
+    out: dict[str, list[tuple]] = {name: [] for name in jobs}
+    for r in range(repeats):
+        for name, job in jobs.items():
+            out[name].append(job())
+            print(f"  repeat {r}: {name}: {describe(out[name][-1])}", flush=True)
+    return out
 
 
 def single_env(kwargs: dict):
@@ -148,13 +161,10 @@ def main() -> None:
         f"native vector env, {args.num_envs} envs": vector_env(
             kwargs, "vector_entry_point", args.num_envs),
     }
-    rates: dict[str, list[tuple[float, float, float]]] = {name: [] for name in systems}
-    for r in range(args.repeats):  # interleaved: a change of load hits every system
-        for name, run in systems.items():
-            rates[name].append(timed(run, args.seconds))
-            wall, cpu, ld = rates[name][-1]
-            print(f"  repeat {r}: {name}: {wall:,.0f}/s wall, {cpu:,.0f}/s per CPU second "
-                  f"(load {ld:.1f})", flush=True)
+    rates = interleaved(
+        {name: (lambda run=run: timed(run, args.seconds)) for name, run in systems.items()},
+        args.repeats, lambda x: f"{x[0]:,.0f}/s wall, {x[1]:,.0f}/s per CPU second "
+                                f"(load {x[2]:.1f})")
     print(f"\n## Environment throughput ({args.n_items:,} items, k = {args.k}; medians of "
           f"{args.repeats}, {args.seconds:g} s each)")
     print("| implementation | user-steps / s (wall) | user-steps / CPU s | load |")
@@ -169,13 +179,10 @@ def main() -> None:
           f"(range {min(ratio):.0f}-{max(ratio):.0f}x; target >= 50x, >= 500,000 steps/s idle)")
 
     policies = ("uniform", "softmax float64", "softmax float32")
-    secs: dict[str, list[tuple[float, float, float]]] = {p: [] for p in policies}
-    for r in range(args.repeats):
-        for name in policies:
-            secs[name].append(logging_seconds(kwargs, args.rounds, name))
-            wall, cpu, ld = secs[name][-1]
-            print(f"  repeat {r}: log {name}: {wall:.1f} s wall, {cpu:.1f} s CPU "
-                  f"(load {ld:.1f})", flush=True)
+    secs = interleaved(
+        {name: (lambda name=name: logging_seconds(kwargs, args.rounds, name))
+         for name in policies},
+        args.repeats, lambda x: f"{x[0]:.1f} s wall, {x[1]:.1f} s CPU (load {x[2]:.1f})")
     print(f"\n## Logging {args.rounds:,} rounds ({args.n_items:,} items, k = {args.k}; "
           f"medians of {args.repeats})")
     print("| behaviour policy | seconds (wall) | CPU seconds | rounds / CPU s | load |")

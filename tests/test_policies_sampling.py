@@ -17,6 +17,7 @@ from recsim_envs.core.policies import (
     softmax,
     softmax_draws,
 )
+from recsim_envs.core.sampling import softmax_block
 
 SCORES = np.array([[0.0, 1.0, 2.0, -1.0, 0.5, 3.0], [2.0, 2.0, -5.0, 0.0, 1.0, 0.0]])
 
@@ -76,30 +77,86 @@ def test_sample_categorical_follows_the_probabilities_and_never_draws_zero_mass(
 
 
 def test_sample_categorical_is_reproducible_across_block_boundaries(monkeypatch):
-    import recsim_envs.core.policies as policies
+    import recsim_envs.core.sampling as sampling
 
     probs = softmax(np.random.default_rng(1).normal(size=(300, 40)))
     whole = sample_categorical(probs, 5, np.random.default_rng(9))
-    monkeypatch.setattr(policies, "_SEARCH_BLOCK_CELLS", 40 * 7)  # blocks of 7 rows
+    monkeypatch.setattr(sampling, "_SEARCH_BLOCK_CELLS", 40 * 7)  # blocks of 7 rows
     blocked = sample_categorical(probs, 5, np.random.default_rng(9))
     np.testing.assert_array_equal(whole, blocked)
 
 
-def test_softmax_policy_draws_what_softmax_then_sample_categorical_draw(monkeypatch):
+@pytest.mark.parametrize("n", [70, 65, 17, 1, 0])
+@pytest.mark.parametrize("temperature", [0.4, 1.0])
+@pytest.mark.parametrize("scores_dtype", [np.float32, np.float64])
+def test_softmax_policy_draws_what_softmax_then_sample_categorical_draw(
+        n, temperature, scores_dtype, monkeypatch):
     """SoftmaxPolicy.draw fuses the softmax and the draws per block of rows: the same
     probabilities and draws as the two steps one after the other (several blocks here)."""
     import recsim_envs.core.policies as policies
 
-    monkeypatch.setattr(policies, "_SOFTMAX_BLOCK_ROWS", 16)
+    monkeypatch.setattr(policies, "SOFTMAX_BLOCK_ROWS", 16)
     rng = np.random.default_rng(3)
     weights, features = rng.normal(size=(4, 3)), rng.normal(size=(50, 2))
-    policy = SoftmaxPolicy(LinearScorer(weights, features), 50, temperature=0.4)
-    ctx = rng.normal(size=(70, 3))
+    linear = LinearScorer(weights, features)
+    policy = SoftmaxPolicy(lambda x: linear(x).astype(scores_dtype), 50, temperature)
+    ctx = rng.normal(size=(n, 3))
     draws, probs = policy.draw(ctx, 6, np.random.default_rng(8))
-    expected = softmax(policy.scorer(ctx), 0.4)
+    expected = softmax(linear(ctx).astype(scores_dtype), temperature)
     np.testing.assert_array_equal(probs, expected)
     np.testing.assert_array_equal(draws, sample_categorical(expected, 6,
                                                             np.random.default_rng(8)))
+    assert draws.shape == (n, 6) and draws.dtype == np.int64 and probs.dtype == np.float64
+
+
+def _softmax_reference(scores, temperature):
+    """softmax() as written before issue 23's blocking: float64 copy, scale, minus the row
+    maximum, exp, times the reciprocal of the row sum."""
+    z = np.array(scores, dtype=np.float64)
+    if temperature != 1.0:
+        z *= 1.0 / temperature
+    z -= z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    z *= 1.0 / z.sum(axis=1, keepdims=True)
+    return z
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("temperature", [1.0, 0.7, 1e-3, 250.0])
+@pytest.mark.parametrize("shape", [(300, 1000), (5, 1), (0, 7), (3, 2)])
+def test_softmax_block_has_the_bits_of_the_plain_softmax(dtype, temperature, shape):
+    rng = np.random.default_rng(6)
+    scores = (rng.normal(size=shape) * 20).astype(dtype)
+    if shape[0] > 3 and shape[1] > 1:
+        scores[1] = scores[1, 0]  # a flat row
+        scores[2, :2] = np.asarray([3e4, -3e4]).astype(dtype)  # exp underflows to 0
+    out = np.full(shape, np.nan)
+    softmax_block(scores, temperature, out)
+    np.testing.assert_array_equal(out, _softmax_reference(scores, temperature))
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_scores_raise_a_named_error(bad, monkeypatch):
+    """A NaN or infinite score (here in the third block of rows) is refused, as before."""
+    import recsim_envs.core.policies as policies
+
+    monkeypatch.setattr(policies, "SOFTMAX_BLOCK_ROWS", 16)
+
+    def scorer(x):
+        out = np.zeros((len(x), 5), dtype=np.float32)
+        out[np.asarray(x)[:, 0] == 40, 3] = bad  # the context with 40 in column 0
+        return out
+
+    ctx = np.arange(60, dtype=np.float32)[:, None]
+    policy = SoftmaxPolicy(scorer, 5, temperature=0.5)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        policy.draw(ctx, 3, np.random.default_rng(0))
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        policy.probs(ctx)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        softmax_block(scorer(ctx), 1.0, np.empty((60, 5)))
+    draws, _ = policy.draw(ctx[:40], 3, np.random.default_rng(0))  # the rows before it
+    assert draws.shape == (40, 3)
 
 
 def _sample_reference(probs, n_draws, rng, block_cells=1 << 21):
@@ -129,9 +186,9 @@ def _sample_reference(probs, n_draws, rng, block_cells=1 << 21):
 ])
 def test_sample_categorical_draws_what_the_plain_numpy_sampler_drew(shape, search_cells,
                                                                     monkeypatch):
-    import recsim_envs.core.policies as policies
+    import recsim_envs.core.sampling as sampling
 
-    monkeypatch.setattr(policies, "_SEARCH_BLOCK_CELLS", search_cells)
+    monkeypatch.setattr(sampling, "_SEARCH_BLOCK_CELLS", search_cells)
     rng = np.random.default_rng(4)
     probs = np.exp(3 * rng.normal(size=shape))
     probs[1] = 0.0  # an all-zero row

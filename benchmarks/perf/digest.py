@@ -9,6 +9,10 @@ families, the samplers themselves, and bootstrap intervals of every off-policy e
 equal outputs.
 
     python -m benchmarks.perf.digest [--world-dir DIR]   # DIR: a fitted world (optional)
+    python -m benchmarks.perf.digest --large-rounds 1000000  # also logs at full scale
+
+``--large-rounds N`` adds lines for N-round softmax logs (float64 and float32, 1,000 items,
+k = 30): hundreds of chunks of the logging loop, where the default lines log a few.
 """
 
 from __future__ import annotations
@@ -154,6 +158,19 @@ def logging() -> dict[str, str]:
     return out
 
 
+def large_logging(n_rounds: int) -> dict[str, str]:
+    """Digests of ``n_rounds``-round softmax logs (1,000 items, k = 30), as in the
+    logging benchmark of :mod:`benchmarks.perf.two_stage`."""
+    env = gym.make(TWO_STAGE, n_items=1000, n_candidates=30)
+    scorer = env.unwrapped.behaviour_scorer()
+    out = {}
+    for precision in ("float64", "float32"):
+        policy = SoftmaxPolicy(scorer, 1000, 0.5, precision=precision)
+        out[f"two_stage log softmax {precision} {n_rounds}"] = digest(
+            dataset_leaves(collect(env, policy, n_rounds, seed=0)))
+    return out
+
+
 def estimators() -> dict[str, str]:
     from recsim_envs.ope import bandit, sessions
 
@@ -197,11 +214,16 @@ def estimators() -> dict[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--world-dir", default=None, help="a fitted world to include")
+    parser.add_argument("--large-rounds", type=int, default=0,
+                        help="also hash softmax logs of this many rounds (0: none)")
     args = parser.parse_args()
     out = {**environments(args.world_dir), **logging(), **estimators()}
     for k, v in out.items():
         print(f"{k}: {v}")
     print("all:", digest(json.dumps(out, sort_keys=True)))
+    if args.large_rounds:  # after "all:", so that the default lines stay comparable
+        for k, v in large_logging(args.large_rounds).items():
+            print(f"{k}: {v}", flush=True)
 
 
 if __name__ == "__main__":

@@ -48,33 +48,27 @@ def log_rounds(
             f"behaviour policy covers {policy.n_actions} actions; the catalogue has "
             f"{env.n_items} items"
         )
+    if n_rounds < 1:
+        raise ValueError(f"n_rounds must be >= 1, got {n_rounds}")
     chunk = max(1, chunk_cells // env.n_items)
-    parts: dict[str, list[np.ndarray]] = {k: [] for k in
-        ("context", "action", "pscore", "reward", "expected_reward", "candidates",
-         "shown", "clicks")}
-    k = env.n_candidates
+    cols = _Columns(n_rounds)  # filled chunk by chunk: no lists to concatenate at the end
+    k, users_sampler = env.n_candidates, env.world.users
     for start in range(0, n_rounds, chunk):
         m = min(chunk, n_rounds - start)
-        users = env.world.users.from_uniforms(rng.random((m, env.world.users.n_uniforms)))
+        users = users_sampler.from_uniforms(rng.random((m, users_sampler.n_uniforms)))
         candidates, probs = draw_actions(policy, users.features, k, rng)
-        shown, click_p, clicks = env.respond(
-            users, candidates, rng.random((m, env.slate_size))
-        )
+        shown, click_p, clicks = env.respond(users, candidates, rng.random((m, env.slate_size)))
         first = shown[:, 0]
         pscore = shown_item_probability(
             probs, env.world.ranker.scores_all(users.features), first, k
         )
-        parts["context"].append(users.features)
-        parts["action"].append(first)
-        parts["pscore"].append(pscore)
-        parts["reward"].append(clicks[:, 0].astype(np.float32))
-        parts["expected_reward"].append(click_p[:, 0])
-        parts["candidates"].append(candidates.astype(np.int32))
-        parts["shown"].append(shown)
-        parts["clicks"].append(clicks.astype(np.int8))
-    cols = {name: np.concatenate(v) for name, v in parts.items()}
-    extras = {"candidates": cols.pop("candidates")}
-    shown_all, clicks_all = cols.pop("shown"), cols.pop("clicks")
+        cols.put(start, context=users.features, action=first, pscore=pscore,
+                 reward=clicks[:, 0].astype(np.float32), expected_reward=click_p[:, 0],
+                 candidates=candidates.astype(np.int32), shown=shown,
+                 clicks=clicks.astype(np.int8))
+    out = cols.arrays
+    extras = {"candidates": out.pop("candidates")}
+    shown_all, clicks_all = out.pop("shown"), out.pop("clicks")
     if env.slate_size > 1:
         extras["shown"] = shown_all
         extras["clicks"] = clicks_all
@@ -93,4 +87,20 @@ def log_rounds(
             "obs_dim": env.user_dim,
         },
     )
-    return LoggedDataset(**cols, meta=meta, extras=extras, system=env.system_arrays())
+    return LoggedDataset(**out, meta=meta, extras=extras, system=env.system_arrays())
+
+
+class _Columns:
+    """The logged columns, allocated once at their full length (``n_rounds`` rows) with the
+    dtype and row shape of the first chunk written: no per-chunk lists to concatenate."""
+
+    def __init__(self, n_rounds: int) -> None:
+        self.n_rounds = n_rounds
+        self.arrays: dict[str, np.ndarray] = {}
+
+    def put(self, at: int, **chunk: np.ndarray) -> None:
+        """Write each named (m, ...) array at rows ``at : at + m``."""
+        for name, rows in chunk.items():
+            if name not in self.arrays:
+                self.arrays[name] = np.empty((self.n_rounds, *rows.shape[1:]), rows.dtype)
+            self.arrays[name][at:at + len(rows)] = rows

@@ -136,8 +136,7 @@ def shown_item_probability(
     n, n_items = probs.shape
     rows = np.arange(n)
     s_a = ranker_scores[rows, shown][:, None]
-    ids = np.arange(n_items)
-    no_higher = (ranker_scores < s_a) | ((ranker_scores == s_a) & (ids >= shown[:, None]))
+    no_higher = _no_higher_mask(ranker_scores, s_a, shown)
     mass = np.einsum("ij,ij->i", probs, no_higher, dtype=np.float64)
     p_a = probs[rows, shown].astype(np.float64)
     mass = np.maximum(mass, p_a)
@@ -146,6 +145,26 @@ def shown_item_probability(
     with np.errstate(divide="ignore"):
         prob = mass**n_candidates * -np.expm1(n_candidates * np.log1p(-ratio))
     return np.minimum(prob, 1.0)
+
+
+def _no_higher_mask(ranker_scores: np.ndarray, s_a: np.ndarray, shown: np.ndarray) -> np.ndarray:
+    """B_a as a mask: (n, n_items) ``score < s_a`` or (``score == s_a`` and ``id >= a``).
+
+    Built as ``score <= s_a``, then the items tied with a at a lower id (which the ranker
+    puts above a) are taken out of the rows that have such ties: the same mask in two
+    passes over the scores instead of five. A row whose s_a is NaN matches nothing, as in
+    the definition.
+    """
+    no_higher = ranker_scores <= s_a
+    tied = ranker_scores == s_a
+    # Each row with a number for s_a ties at least with a itself; more ties than such rows
+    # means some row has another item at exactly s_a (rare with float scores).
+    if np.count_nonzero(tied) > np.count_nonzero(s_a == s_a):
+        tie_rows = np.flatnonzero(np.count_nonzero(tied, axis=1) > 1)
+        ids = np.arange(ranker_scores.shape[1])
+        above = tied[tie_rows] & (ids < shown[tie_rows, None])
+        no_higher[tie_rows] &= ~above
+    return no_higher
 
 
 def fit_bilinear(

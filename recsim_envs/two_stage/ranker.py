@@ -124,20 +124,15 @@ def shown_item_probability(
         (n,) float64 probabilities in (0, 1] for items with p_a > 0.
     """
     n = len(shown)
-    if n > _PROBABILITY_BLOCK_ROWS:
-        # Cache-sized blocks of rows: every row's arithmetic is unchanged (so are the bits),
-        # the boolean temporaries stay in cache (measured 1.3-1.9x faster at 1,000 items).
-        out = np.empty(n)
-        for lo in range(0, n, _PROBABILITY_BLOCK_ROWS):
-            hi = lo + _PROBABILITY_BLOCK_ROWS
-            out[lo:hi] = shown_item_probability(probs[lo:hi], ranker_scores[lo:hi],
-                                                shown[lo:hi], n_candidates)
-        return out
-    n, n_items = probs.shape
     rows = np.arange(n)
     s_a = ranker_scores[rows, shown][:, None]
-    no_higher = _no_higher_mask(ranker_scores, s_a, shown)
-    mass = np.einsum("ij,ij->i", probs, no_higher, dtype=np.float64)
+    mass = np.empty(n)
+    # The mask and its sum in cache-sized blocks of rows (each row's arithmetic, hence its
+    # bits, unchanged; measured 1.3-1.9x faster at 1,000 items), the rest on all rows.
+    for lo in range(0, n, _PROBABILITY_BLOCK_ROWS):
+        block = slice(lo, lo + _PROBABILITY_BLOCK_ROWS)
+        no_higher = _no_higher_mask(ranker_scores[block], s_a[block], shown[block])
+        mass[block] = np.einsum("ij,ij->i", probs[block], no_higher, dtype=np.float64)
     p_a = probs[rows, shown].astype(np.float64)
     mass = np.maximum(mass, p_a)
     ratio = np.clip(p_a / np.where(mass > 0, mass, 1.0), 0.0, 1.0)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from benchmarks.perf.calibration_sessions import make_agents
+from benchmarks.perf.calibration_sessions import DEFAULT_AGENTS, make_agents
 from recsim_envs.ope.calibration_sessions import (
     SessionCalibrationConfig,
     coverage_table,
@@ -30,7 +30,7 @@ def test_a_replicate_estimates_the_behaviour_policy_on_the_evaluation_users():
     env, policy, deployment, handles, truth, se = setup(SMALL, make_agents(["seq_logging"], 0))
     rows = replicate_rows(SMALL, env, policy, deployment, handles, truth, range(SMALL.n_logs))
     by = {(r["log"], r["estimator"]): r for r in rows}
-    assert {e for _, e in by} == {"pdis", "wpdis", "dm", "dr"}
+    assert {e for _, e in by} == {"pdis", "wpdis", "dm", "dr", "rollout"}
     for k in range(SMALL.n_logs):
         seed = 10_000 * (SMALL.seed + 1) + k
         log = env.unwrapped.log_sessions(policy, SMALL.n_sessions,
@@ -40,11 +40,11 @@ def test_a_replicate_estimates_the_behaviour_policy_on_the_evaluation_users():
         mean_return = log.reward.sum() / SMALL.n_sessions
         assert by[(k, "pdis")]["estimate"] == pytest.approx(mean_return)
         assert by[(k, "pdis")]["calibrated"] and not by[(k, "dm")]["calibrated"]
-        for est in ("pdis", "wpdis", "dm", "dr"):
+        for est in ("pdis", "wpdis", "dm", "dr", "rollout"):
             r = by[(k, est)]
             assert r["covered"] == (r["ci_low"] <= truth["seq_logging"] <= r["ci_high"])
     table = coverage_table(rows)
-    assert {r["estimator"] for r in table} == {"pdis", "wpdis", "dm", "dr"}
+    assert {r["estimator"] for r in table} == {"pdis", "wpdis", "dm", "dr", "rollout"}
     assert all(r["logs"] == SMALL.n_logs for r in table)
     assert "| seq_logging |" in markdown(table)
 
@@ -61,11 +61,12 @@ def test_config_refuses_too_few_sessions_to_cross_fit():
 
 @pytest.mark.slow
 def test_every_interval_labelled_calibrated_covers_at_least_90_percent():
-    """50 replicate logs of the quick suite's size; behaviour, two deterministic agents and
-    one learned agent (behaviour cloning), agents fitted once (about 15 CPU-minutes)."""
+    """50 replicate logs of the quick suite's size; behaviour, two deterministic agents, one
+    learned offline (behaviour cloning) and one trained online (dqn, the quick suite's
+    budget), agents fitted once (about 20 CPU-minutes)."""
     config = SessionCalibrationConfig(n_logs=50)
     env, policy, deployment, handles, truth, _ = setup(config, make_agents(
-        ["seq_logging", "no_repeat_popular", "profile_greedy", "bc"], config.seed))
+        DEFAULT_AGENTS.split(","), config.seed))
     rows = replicate_rows(config, env, policy, deployment, handles, truth, range(config.n_logs))
     print("\n" + markdown(coverage_table(rows)))
     labelled = [r for r in rows if r["calibrated"] and r["estimate"] is not None]

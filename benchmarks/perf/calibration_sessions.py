@@ -17,8 +17,9 @@ from typing import Any
 
 from recsim_envs.ope.calibration_sessions import SessionCalibrationConfig, run
 
-DEFAULT_AGENTS = "seq_logging,no_repeat_popular,profile_greedy,bc"
-"""The behaviour policy, two deterministic agents and one learned agent."""
+DEFAULT_AGENTS = "seq_logging,no_repeat_popular,profile_greedy,bc,dqn"
+"""The behaviour policy, two deterministic agents, one agent learned offline and one trained
+online (with the quick suite's online budget)."""
 
 
 def make_agents(names: list[str], seed: int) -> dict[str, Any]:

@@ -40,6 +40,10 @@ class SessionCalibrationConfig:
         sessions_per_user: sessions of every evaluation user for the true value.
         temperature: of the softmax behaviour policy.
         seed: seeds the behaviour policy, the training log, the agents and the logs.
+        online_sessions, curve_points: the online budget of agents that learn online
+            (the quick suite's ``online_steps`` and ``curve_points``): ``online_sessions``
+            training sessions in ``curve_points`` epochs after ``fit``, as the runner's
+            online phase.
     """
 
     env_kwargs: dict[str, Any] = field(default_factory=lambda: {"n_users": 300,
@@ -50,9 +54,12 @@ class SessionCalibrationConfig:
     sessions_per_user: int = 200
     temperature: float = 0.5
     seed: int = 0
+    online_sessions: int = 20
+    curve_points: int = 2
 
     def __post_init__(self) -> None:
-        for name in ("n_train", "n_sessions", "n_logs", "sessions_per_user"):
+        for name in ("n_train", "n_sessions", "n_logs", "sessions_per_user",
+                     "online_sessions", "curve_points"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int, got {value!r}")
@@ -187,6 +194,13 @@ def setup(config: SessionCalibrationConfig, agents: dict[str, Any]):
     for name, agent in agents.items():
         handle = AgentHandle(agent, name=name)
         handle.fit(train, deployment)
+        if handle.online or handle.episodic:
+            # the runner's online phase (recsim_envs.sequential.harness.learn_online)
+            from recsim_envs.evaluation.learning import run_sessions
+            epochs = min(config.curve_points, config.online_sessions)
+            run_sessions(handle, ENV_ID, dict(config.env_kwargs), n_epochs=epochs,
+                         episodes_per_epoch=max(1, config.online_sessions // epochs),
+                         seed=config.seed, n_eval=len(base.world.test_users), eval_seed=0)
         handles[name] = handle
         truth[name], truth_se[name] = true_value(handle, env, config.sessions_per_user)
     return env, policy, deployment, handles, truth, truth_se

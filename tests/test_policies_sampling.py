@@ -104,6 +104,7 @@ def test_softmax_policy_draws_what_softmax_then_sample_categorical_draw(
     draws, probs = policy.draw(ctx, 6, np.random.default_rng(8))
     expected = softmax(linear(ctx).astype(scores_dtype), temperature)
     np.testing.assert_array_equal(probs, expected)
+    np.testing.assert_array_equal(policy.probs(ctx), expected)
     np.testing.assert_array_equal(draws, sample_categorical(expected, 6,
                                                             np.random.default_rng(8)))
     assert draws.shape == (n, 6) and draws.dtype == np.int64 and probs.dtype == np.float64

@@ -103,10 +103,15 @@ class SoftmaxPolicy:
             raise ValueError(f"precision must be 'float64' or 'float32', got {self.precision!r}")
 
     def probs(self, context: np.ndarray) -> np.ndarray:
-        scores = _checked_scores(self.scorer, context, self.n_actions)
         if self.precision == "float32":
+            scores = _checked_scores(self.scorer, context, self.n_actions)
             return softmax_draws(scores, self.temperature, 0, None)[1]
-        return softmax(scores, self.temperature)
+        scores = _shaped_scores(self.scorer, context, self.n_actions)
+        out = np.empty((len(scores), self.n_actions), dtype=np.float64)
+        for lo in range(0, len(scores), SOFTMAX_BLOCK_ROWS):  # softmax()'s bits, per block
+            softmax_block(scores[lo:lo + SOFTMAX_BLOCK_ROWS], self.temperature,
+                          out[lo:lo + SOFTMAX_BLOCK_ROWS])
+        return out
 
     def draw(
         self, context: np.ndarray, n_draws: int, rng: np.random.Generator

@@ -3,8 +3,9 @@
 
 Rule checked (documented in docs/ope.md, "Sequential estimates"): every interval labelled
 ``calibrated`` - an importance-weighted estimate (PDIS, WPDIS, DR with exact weights) with
-status "supported" - covers the true value in at least 90% of replicate held-out logs.
-DM and low-ESS intervals are labelled not calibrated and are reported, not asserted.
+status "supported", and the model-based rollout in ``SequentialRec-v0`` - covers the true
+value in at least 90% of replicate held-out logs. DM and low-ESS intervals are labelled not
+calibrated and are reported, not asserted.
 """
 
 from __future__ import annotations

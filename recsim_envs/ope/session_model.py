@@ -266,12 +266,8 @@ def rollout_estimate(agent: AgentHandle, rules: SessionRules, context: np.ndarra
                       1 + lay.user_dim]
     model = RatingModel(rules, likes, row_user, action, rating, row_session)
     user_count = np.bincount(session_user, minlength=len(users)).astype(np.float64)
-    point_table = model.predict(np.ones((1, len(action))))
-    low = np.floor(point_table[0])
-    shown = np.clip(low + (rng.random(low.shape) < point_table[0] - low), rules.rating_min,
-                    rules.rating_max)  # the ratings the agent sees, in every replicate
-    ret, visits = simulate(agent, rules, first_obs,
-                           np.repeat(point_table, N_SIM_POINT, axis=0), rng, shown)
+    point_tables = np.repeat(model.predict(np.ones((1, len(action)))), N_SIM_POINT, axis=0)
+    ret, visits = simulate(agent, rules, first_obs, point_tables, rng)
     ones = np.ones((1, len(action)))
     point = float(user_count @ _corrected(model, ones, ret.mean(0, keepdims=True),
                                           visits.mean(0, keepdims=True))[0] / m)
@@ -279,7 +275,7 @@ def rollout_estimate(agent: AgentHandle, rules: SessionRules, context: np.ndarra
     for counts in bootstrap_counts(rng, m, n_boot):
         w = counts[:, row_session]
         tables = model.predict(w, rng)
-        ret = _corrected(model, w, *simulate(agent, rules, first_obs, tables, rng, shown))
+        ret = _corrected(model, w, *simulate(agent, rules, first_obs, tables, rng))
         user_w = np.zeros((len(counts), len(users)))
         np.add.at(user_w.T, session_user, counts.T)
         reps.append((user_w * ret).sum(axis=1) / m)

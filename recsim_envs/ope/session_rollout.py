@@ -88,8 +88,8 @@ def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def simulate(agent: AgentHandle, rules: SessionRules, first_obs: np.ndarray,
-             mean_ratings: np.ndarray, rng: np.random.Generator,
-             shown: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+             mean_ratings: np.ndarray, rng: np.random.Generator
+             ) -> tuple[np.ndarray, np.ndarray]:
     """Play the target from each user's first observation in each rating table.
 
     Args:
@@ -98,10 +98,6 @@ def simulate(agent: AgentHandle, rules: SessionRules, first_obs: np.ndarray,
         first_obs: (U, dim) a logged first observation of each user (empty history).
         mean_ratings: (R, U, n_items) model mean ratings.
         rng: draws the target's actions and the integer ratings.
-        shown: (U, n_items) the integer rating the agent is shown for each pair, the same
-            in every table (None: each turn draws one from that table's mean). Shared
-            ratings make a deterministic agent's sessions the same in every table, so
-            the agent is asked once per distinct observation, not once per table.
 
     Returns:
         (R, U) simulated session returns and (R, U, n_items) how often each item was shown.
@@ -142,7 +138,6 @@ def simulate(agent: AgentHandle, rules: SessionRules, first_obs: np.ndarray,
             (drawn >= rules.click_threshold)
         quit_ = rules.would_quit(hist[idx], a)
         hist[idx, :-1], hist[idx, -1] = hist[idx, 1:], a
-        fb[idx, :-1] = fb[idx, 1:]
-        fb[idx, -1] = drawn if shown is None else shown[user[idx], a]
+        fb[idx, :-1], fb[idx, -1] = fb[idx, 1:], drawn
         active[idx[quit_]] = False
     return returns.reshape(r, n_users), visits.reshape(r, n_users, n_items)

@@ -75,7 +75,7 @@ class OffPolicyEstimate:
     """One off-policy estimate of a target policy's value with its interval.
 
     Attributes:
-        estimator: "ips", "snips", "dm", "dr", "kernel_is", "pdis" or "wpdis".
+        estimator: "ips", "snips", "dm", "dr", "kernel_is", "pdis", "wpdis" or "rollout".
         estimate: the point estimate on all held-out rounds; None when there is no support
             (never 0 for "no support").
         ci_low, ci_high: bounds of the interval (None with no support); a 95% interval over

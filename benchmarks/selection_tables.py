@@ -33,7 +33,7 @@ import numpy as np
 
 from benchmarks.fmt import fmt
 from benchmarks.references import behaviour_agent
-from recsim_envs.ope.estimate import THIN_MASS_FLAG
+from recsim_envs.ope.estimate import THIN_MASS_FLAG, WEIGHT_FREE
 from recsim_envs.ope.selection import SelectionRow, selection_table
 
 if TYPE_CHECKING:
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 OPE_CSV_COLUMNS = ("env", "agent", "seed", "estimator", "estimate", "ci_low", "ci_high", "ess",
                    "online", "status", "interval")
-_ORDER = ("ips", "snips", "dm", "dr", "pdis", "wpdis", "kernel_is")
+_ORDER = ("ips", "snips", "dm", "dr", "pdis", "wpdis", "kernel_is", "rollout")
 
 
 def estimator_order(name: str) -> tuple[int, str]:
@@ -105,8 +105,8 @@ def _num(x: Any) -> float | None:
 def _thin(o: dict[str, Any]) -> bool:
     """An importance-weighted estimate with more than THIN_MASS_FLAG thin mass."""
     thin = o.get("thin_mass")
-    return (o.get("estimator") != "dm" and o.get("estimate") is not None and thin is not None
-            and thin > THIN_MASS_FLAG)
+    return (o.get("estimator") not in WEIGHT_FREE and o.get("estimate") is not None
+            and thin is not None and thin > THIN_MASS_FLAG)
 
 
 def _interval_label(o: dict[str, Any]) -> str:

@@ -40,6 +40,7 @@ def _rows() -> list[dict]:
         rows.append(_row("random", seed, 0.13, {
             "ips": _est("ips", 0.11, thin_mass=0.18, calibrated=False),
             "dm": _est("dm", 0.14, thin_mass=0.18, calibrated=False),
+            "rollout": _est("rollout", 0.15, thin_mass=0.18),
         }))
         low = {"status": "low_ess", "ess": 4.0, "calibrated": False} if seed == 0 else {}
         rows.append(_row("ce", seed, 0.27, {
@@ -56,6 +57,8 @@ def test_board_cells_flag_low_ess_and_thin_support():
     assert "| ce | 0.2700 | 0.3000 (+0.0300) · 2/2 · ESS 27 · low ESS 1 | no support (0/2) |" in md
     # DM is model-based: its thin mass is not flagged
     assert "0.1400 (+0.0100) · 2/2 · ESS 50 |" in md
+    # so is the sequential rollout (no importance weight)
+    assert "0.1500 (+0.0200) · 2/2 · ESS 50 |" in md
     assert "\"thin j\"" in md and "\"model\"" in md
 
 

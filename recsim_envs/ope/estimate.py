@@ -54,6 +54,9 @@ UNITS = ("rounds", "sessions")
 STATUSES = ("supported", "low_ess", "no_support")
 THIN_MASS_FLAG = 0.01
 """Thin mass above which an IPS-type estimate is flagged (issue 21: "more than 1%")."""
+WEIGHT_FREE = frozenset({"dm", "rollout"})
+"""Estimators that use no importance weight (model-based): the thin-mass flag, a warning
+about actions a log almost never holds being missed by weights, does not apply to them."""
 THIN_FACTOR = 10.0
 """An action is thin when its behaviour probability is below 1 / (THIN_FACTOR * n): a log of
 n rounds holds it at least once with probability at most 1 - (1 - 1/(10 n))^n < 10%."""

@@ -44,7 +44,13 @@ import numpy as np
 from recsim_envs.data import LoggedDataset
 from recsim_envs.evaluation import AgentHandle, Deployment
 from recsim_envs.ope.crossfit import CROSS_FIT_FOLDS, fold_ids
-from recsim_envs.ope.estimate import OffPolicyEstimate, join_notes, support_masses, thin_note
+from recsim_envs.ope.estimate import (
+    WEIGHT_FREE,
+    OffPolicyEstimate,
+    join_notes,
+    support_masses,
+    thin_note,
+)
 from recsim_envs.ope.session_features import SessionFeatures
 from recsim_envs.ope.session_fqe import SessionFQEData, fqe_dm_dr
 from recsim_envs.ope.session_model import rollout_estimate
@@ -184,5 +190,6 @@ def estimate(
                                      unsupported_mass=unsupported, thin_mass=thin)
     out["rollout"] = rollout(agent, heldout, view, rng)
     return {k: dataclasses.replace(
-        v, note=join_notes(v.note, who, thin_note(thin) if k != "dm" else ""), thin_mass=thin)
+        v, note=join_notes(v.note, who, thin_note(thin) if k not in WEIGHT_FREE else ""),
+        thin_mass=thin)
         for k, v in out.items()}

@@ -257,6 +257,11 @@ _fmt = fmt
 
 def _ci_cell(e: Entry, table: Table) -> str:
     if not e.per_user or e.value_ci is None:
+        if e.score.ci_low == e.score.ci_high:
+            # Every seed gave the same score (a scale's reference point, such as prompt's
+            # uniform at optimality 0): a zero-width "95% CI" would read as a measured
+            # certainty, so say what it is.
+            return "none: the same score in every seed"
         return f"[{_fmt(e.score.ci_low)}, {_fmt(e.score.ci_high)}]"
     interval = f"[{_fmt(e.value_ci[0])}, {_fmt(e.value_ci[1])}]"
     of = "" if _same(e.score.mean, e.value) else f" of the online value ({table.measure})"

@@ -343,3 +343,13 @@ def test_the_selection_table_says_when_the_behaviour_policy_is_the_best_candidat
     assert not beaten.behaviour_is_best
     assert "is the best candidate here" not in "\n".join(
         selection_markdown(SimpleNamespace(selection=beaten)))
+
+
+def test_a_score_equal_in_every_seed_prints_no_interval():
+    """A zero-width interval over seeds (a scale's reference point) is not printed as a
+    95% interval."""
+    rows = [row("uniform", s, 0.0) for s in range(3)] + [row("ce", s, v)
+                                                         for s, v in enumerate(SCORES["ce"])]
+    md = to_markdown(build(rows))
+    assert "none: the same score in every seed" in md
+    assert "[0.0000, 0.0000]" not in md

@@ -257,7 +257,7 @@ _fmt = fmt
 
 def _ci_cell(e: Entry, table: Table) -> str:
     if not e.per_user or e.value_ci is None:
-        if e.score.ci_low == e.score.ci_high:
+        if _same(e.score.ci_low, e.score.ci_high):
             # Every seed gave the same score (a scale's reference point, such as prompt's
             # uniform at optimality 0): a zero-width "95% CI" would read as a measured
             # certainty, so say what it is.
